@@ -1,0 +1,26 @@
+# Two commands: `make run` installs and starts the gateway on embedded defaults,
+# `make test` starts Redis and PostgreSQL when needed and runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install bench
+
+$(BIN)/gateway: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(BIN)/gateway
+
+install: $(BIN)/gateway
+
+run: install
+	$(BIN)/gateway serve
+
+test: install
+	scripts/services
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	scripts/services
+	$(BIN)/python bench/engine.py
