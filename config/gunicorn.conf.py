@@ -1,0 +1,33 @@
+"""Gunicorn settings for the web process (see the Procfile).
+
+Read from the environment at gunicorn start: PORT (default 8000) and
+WEB_CONCURRENCY (worker processes, default 2). The app itself reads the rest
+of its environment through gateway.settings.
+"""
+import os
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+
+
+# All interfaces: the platform's router or load balancer sits in front.
+bind = f"0.0.0.0:{_int_env('PORT', 8000)}"
+workers = _int_env("WEB_CONCURRENCY", 2)
+# Threads let a worker overlap Redis/SQL round trips of concurrent hops.
+threads = 4
+# The provider gives a USSD hop a few seconds; a request still running after
+# 15 s is stuck, and restarting its worker beats holding the slot.
+timeout = 15
+
+accesslog = "-"
+# %(U)s is the path without the query string: the provider's callbacks carry
+# CALLBACK_TOKEN as ?token=..., so %(r)s, %(q)s and the referer (%(f)s) must
+# never be logged. %(M)s is the request time in milliseconds.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'

@@ -1,0 +1,251 @@
+"""The gateway's settings: one typed, frozen object built from the environment.
+
+`Settings.from_env()` is the only place the process environment is read and
+interpreted. It checks every variable, collects every problem and raises one
+`SettingsError` naming them all, so an operator fixes a bad deployment in one
+round instead of one variable per restart.
+
+Contracts:
+- An empty variable counts as unset (env files and orchestrators often write
+  `NAME=` for "not configured").
+- Secrets (`SECRET_KEY`, `AT_API_KEY`, `CALLBACK_TOKEN`, passwords inside URLs)
+  never appear in `repr()`/`str()` nor in error messages.
+- Building `Settings(...)` directly (tests, embedding code) skips validation;
+  every field has a sensible default so tests can override just what matters.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_SERVICE_CODE = "*384*7#"
+SERVE_MODE = "serve"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MIN_CALLBACK_TOKEN = 16
+SECRET_FIELDS = frozenset({"secret_key", "at_api_key", "callback_token"})
+URL_FIELDS = frozenset({"database_url", "redis_url", "at_api_url"})
+MASK = "***"
+
+# A USSD code as a phone dials it: "*384*7#", "*123#"; no empty segments.
+_SERVICE_CODE = re.compile(r"\*\d+(?:\*\d+)*#")
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+class SettingsError(ValueError):
+    """The environment is invalid; `problems` lists one line per bad variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid settings ({len(self.problems)} problem(s)):\n{lines}")
+
+
+def _default_database_url() -> str:
+    # Absolute, so the app and a worker started elsewhere agree on the file.
+    return "sqlite:///" + os.path.abspath("isoko.db")
+
+
+def _generated_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Everything the gateway reads from its environment, validated and typed."""
+
+    database_url: str = field(default_factory=_default_database_url)
+    redis_url: str | None = None
+    secret_key: str = field(default_factory=_generated_secret)
+    ussd_service_code: str = DEFAULT_SERVICE_CODE
+    callback_token: str | None = None
+    at_username: str | None = None
+    at_api_key: str | None = None
+    at_sender_id: str | None = None
+    at_api_url: str | None = None
+    session_ttl_seconds: int = 300
+    resume_ttl_seconds: int = 600
+    screen_limit: int = 160
+    log_level: str = "INFO"
+
+    @property
+    def embedded_redis(self) -> bool:
+        """True when no REDIS_URL is set: use the in-process store (single process only)."""
+        return self.redis_url is None
+
+    @property
+    def sms_provider(self) -> str:
+        """Where SMS go: "africastalking" with provider credentials, else "outbox" (local only)."""
+        return "africastalking" if self.at_username and self.at_api_key else "outbox"
+
+    def __repr__(self) -> str:
+        parts = [
+            f"{f.name}={_shown(f.name, getattr(self, f.name))!r}" for f in dataclasses.fields(self)
+        ]
+        return f"Settings({', '.join(parts)})"
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, mode: str = SERVE_MODE
+    ) -> Settings:
+        """Build settings from `environ` (default: `os.environ`).
+
+        `mode` is how the process runs: "serve" (one local process) may
+        generate a throwaway SECRET_KEY; any other mode (e.g. "web" under
+        gunicorn, "worker") requires one, because several processes must agree
+        on it and operator sessions must survive a restart.
+
+        Raises `SettingsError` listing every problem found.
+        """
+        reader = _Reader(os.environ if environ is None else environ)
+        values = {
+            "database_url": reader.database_url(),
+            "redis_url": reader.redis_url(),
+            "secret_key": reader.secret_key(mode),
+            "ussd_service_code": reader.service_code(),
+            "callback_token": reader.callback_token(),
+            **reader.provider(),
+            "session_ttl_seconds": reader.integer("USSD_SESSION_TTL", 300, 30, 3600),
+            "resume_ttl_seconds": reader.integer("USSD_RESUME_TTL", 600, 30, 86400),
+            "screen_limit": reader.integer("USSD_SCREEN_LIMIT", 160, 120, 182),
+            "log_level": reader.log_level(),
+        }
+        if reader.problems:
+            raise SettingsError(reader.problems)
+        return cls(**values)
+
+
+def _shown(name: str, value: object) -> object:
+    """What repr() may show for a field: secrets masked, URL passwords hidden."""
+    if value is None:
+        return None
+    if name in SECRET_FIELDS:
+        return MASK
+    if name in URL_FIELDS:
+        return _hide_password(str(value))
+    return value
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
+
+
+class _Reader:
+    """Reads and checks one variable at a time, recording problems instead of raising."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def get(self, name: str) -> str | None:
+        value = self.environ.get(name)
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def problem(self, name: str, reason: str) -> None:
+        self.problems.append(f"{name}: {reason}")
+
+    def database_url(self) -> str:
+        url = self.get("DATABASE_URL")
+        if url is None:
+            return _default_database_url()
+        # Hosting platforms hand out "postgres://", a scheme SQLAlchemy rejects.
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        try:
+            make_url(url)
+        except (ArgumentError, ValueError):
+            # The value is not echoed: it may carry a password.
+            self.problem(
+                "DATABASE_URL", "is not a valid SQLAlchemy URL (e.g. postgresql://user@host/db)"
+            )
+        return url
+
+    def redis_url(self) -> str | None:
+        url = self.get("REDIS_URL")
+        if url is not None and urlsplit(url).scheme not in _REDIS_SCHEMES:
+            self.problem("REDIS_URL", "must start with redis://, rediss:// or unix://")
+        return url
+
+    def secret_key(self, mode: str) -> str:
+        key = self.get("SECRET_KEY")
+        if key is not None:
+            return key
+        if mode != SERVE_MODE:
+            self.problem("SECRET_KEY", f"is required in {mode!r} mode (only 'serve' generates one)")
+        return _generated_secret()
+
+    def service_code(self) -> str:
+        code = self.get("USSD_SERVICE_CODE")
+        if code is None:
+            return DEFAULT_SERVICE_CODE
+        if not _SERVICE_CODE.fullmatch(code):
+            self.problem(
+                "USSD_SERVICE_CODE",
+                f"must look like a USSD code such as *384*7# (digits and '*' between"
+                f" a leading '*' and a trailing '#'), got {code!r}",
+            )
+        return code
+
+    def callback_token(self) -> str | None:
+        token = self.get("CALLBACK_TOKEN")
+        if token is not None and len(token) < MIN_CALLBACK_TOKEN:
+            self.problem(
+                "CALLBACK_TOKEN", f"is too short: use at least {MIN_CALLBACK_TOKEN} characters"
+            )
+        return token
+
+    def provider(self) -> dict[str, str | None]:
+        username, api_key = self.get("AT_USERNAME"), self.get("AT_API_KEY")
+        if username and not api_key:
+            self.problem("AT_API_KEY", "is missing: AT_USERNAME is set and the two go together")
+        if api_key and not username:
+            self.problem("AT_USERNAME", "is missing: AT_API_KEY is set and the two go together")
+        api_url = self.get("AT_API_URL")
+        if api_url is not None:
+            api_url = self._http_url("AT_API_URL", api_url)
+        return {
+            "at_username": username,
+            "at_api_key": api_key,
+            "at_sender_id": self.get("AT_SENDER_ID"),
+            "at_api_url": api_url,
+        }
+
+    def _http_url(self, name: str, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            self.problem(name, "must be an http:// or https:// URL with a host")
+        # The SDK appends "/version1/...": a trailing slash would double it.
+        return url.rstrip("/")
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problem(name, f"must be a whole number between {low} and {high}, got {raw!r}")
+            return default
+        if not low <= value <= high:
+            self.problem(name, f"must be between {low} and {high}, got {value}")
+        return value
+
+    def log_level(self) -> str:
+        level = (self.get("LOG_LEVEL") or "INFO").upper()
+        if level not in LOG_LEVELS:
+            self.problem("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+        return level

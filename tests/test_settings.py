@@ -1,0 +1,223 @@
+"""Settings.from_env: defaults, every validation rule, and secrets kept out of output."""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import pytest
+
+from gateway.settings import Settings, SettingsError
+
+TOKEN = "cb-token-0123456789abcdef"
+API_KEY = "atsk_live_secret_value_42"
+SECRET = "flask-secret-key-do-not-print"
+
+
+def problems_for(env: dict[str, str], mode: str = "serve") -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env, mode=mode)
+    return caught.value.problems
+
+
+def test_defaults_in_serve_mode(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({})
+    assert settings.database_url == "sqlite:///" + str(tmp_path / "isoko.db")
+    assert settings.redis_url is None and settings.embedded_redis
+    assert settings.ussd_service_code == "*384*7#"
+    assert settings.callback_token is None
+    assert (settings.at_username, settings.at_api_key) == (None, None)
+    assert settings.at_sender_id is None and settings.at_api_url is None
+    assert settings.sms_provider == "outbox"
+    assert settings.session_ttl_seconds == 300
+    assert settings.resume_ttl_seconds == 600
+    assert settings.screen_limit == 160
+    assert settings.log_level == "INFO"
+
+
+def test_serve_generates_a_fresh_secret_key_per_start():
+    first, second = Settings.from_env({}), Settings.from_env({})
+    assert len(first.secret_key) >= 40
+    assert first.secret_key != second.secret_key
+
+
+def test_reads_os_environ_when_no_mapping_given(monkeypatch):
+    monkeypatch.setenv("USSD_SERVICE_CODE", "*123#")
+    assert Settings.from_env().ussd_service_code == "*123#"
+
+
+def test_every_variable_is_read():
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql+psycopg://isoko@db/isoko",
+            "REDIS_URL": "redis://cache:6379/0",
+            "SECRET_KEY": SECRET,
+            "USSD_SERVICE_CODE": "*123*45*6#",
+            "CALLBACK_TOKEN": TOKEN,
+            "AT_USERNAME": "isoko",
+            "AT_API_KEY": API_KEY,
+            "AT_SENDER_ID": "ISOKO",
+            "AT_API_URL": "http://127.0.0.1:9000/",
+            "USSD_SESSION_TTL": "120",
+            "USSD_RESUME_TTL": "900",
+            "USSD_SCREEN_LIMIT": "182",
+            "LOG_LEVEL": "debug",
+        },
+        mode="web",
+    )
+    assert settings.database_url == "postgresql+psycopg://isoko@db/isoko"
+    assert settings.redis_url == "redis://cache:6379/0" and not settings.embedded_redis
+    assert settings.secret_key == SECRET
+    assert settings.ussd_service_code == "*123*45*6#"
+    assert settings.callback_token == TOKEN
+    assert settings.sms_provider == "africastalking"
+    assert settings.at_sender_id == "ISOKO"
+    assert settings.at_api_url == "http://127.0.0.1:9000"  # the SDK appends "/version1/..."
+    assert (settings.session_ttl_seconds, settings.resume_ttl_seconds) == (120, 900)
+    assert settings.screen_limit == 182
+    assert settings.log_level == "DEBUG"
+
+
+def test_empty_variables_count_as_unset():
+    settings = Settings.from_env({"REDIS_URL": "", "CALLBACK_TOKEN": " ", "AT_USERNAME": ""})
+    assert settings.redis_url is None
+    assert settings.callback_token is None
+    assert settings.sms_provider == "outbox"
+
+
+def test_heroku_style_postgres_scheme_is_accepted():
+    settings = Settings.from_env({"DATABASE_URL": "postgres://u@h/d"})
+    assert settings.database_url == "postgresql://u@h/d"
+
+
+def test_settings_are_frozen():
+    settings = Settings.from_env({})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.screen_limit = 100  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("env", "mode", "variable", "reason"),
+    [
+        ({}, "web", "SECRET_KEY", "required"),
+        ({}, "worker", "SECRET_KEY", "required"),
+        ({"DATABASE_URL": "not a url"}, "serve", "DATABASE_URL", "SQLAlchemy URL"),
+        ({"DATABASE_URL": "postgresql://h:port/d"}, "serve", "DATABASE_URL", "SQLAlchemy URL"),
+        ({"REDIS_URL": "http://cache:6379"}, "serve", "REDIS_URL", "redis://"),
+        ({"USSD_SERVICE_CODE": "384*7#"}, "serve", "USSD_SERVICE_CODE", "USSD code"),
+        ({"USSD_SERVICE_CODE": "*384*7"}, "serve", "USSD_SERVICE_CODE", "USSD code"),
+        ({"USSD_SERVICE_CODE": "*38a*7#"}, "serve", "USSD_SERVICE_CODE", "USSD code"),
+        ({"USSD_SERVICE_CODE": "*#"}, "serve", "USSD_SERVICE_CODE", "USSD code"),
+        ({"USSD_SERVICE_CODE": "*384**7#"}, "serve", "USSD_SERVICE_CODE", "USSD code"),
+        ({"CALLBACK_TOKEN": "short"}, "serve", "CALLBACK_TOKEN", "at least 16"),
+        ({"AT_USERNAME": "isoko"}, "serve", "AT_API_KEY", "missing"),
+        ({"AT_API_KEY": API_KEY}, "serve", "AT_USERNAME", "missing"),
+        ({"AT_API_URL": "ftp://example.org"}, "serve", "AT_API_URL", "http"),
+        ({"AT_API_URL": "example.org/api"}, "serve", "AT_API_URL", "http"),
+        ({"AT_API_URL": "https://"}, "serve", "AT_API_URL", "http"),
+        ({"USSD_SESSION_TTL": "five"}, "serve", "USSD_SESSION_TTL", "whole number"),
+        ({"USSD_SESSION_TTL": "29"}, "serve", "USSD_SESSION_TTL", "between 30 and 3600"),
+        ({"USSD_SESSION_TTL": "3601"}, "serve", "USSD_SESSION_TTL", "between 30 and 3600"),
+        ({"USSD_RESUME_TTL": "1.5"}, "serve", "USSD_RESUME_TTL", "whole number"),
+        ({"USSD_RESUME_TTL": "0"}, "serve", "USSD_RESUME_TTL", "between"),
+        ({"USSD_SCREEN_LIMIT": "119"}, "serve", "USSD_SCREEN_LIMIT", "between 120 and 182"),
+        ({"USSD_SCREEN_LIMIT": "183"}, "serve", "USSD_SCREEN_LIMIT", "between 120 and 182"),
+        ({"LOG_LEVEL": "LOUD"}, "serve", "LOG_LEVEL", "one of"),
+    ],
+)
+def test_each_invalid_variable_is_named_with_its_reason(env, mode, variable, reason):
+    problems = problems_for(env, mode)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{variable}: ")
+    assert reason in problems[0]
+
+
+@pytest.mark.parametrize(
+    "code", ["*384*7#", "*123#", "*1*2*3*4#"]
+)
+def test_valid_service_codes(code):
+    assert Settings.from_env({"USSD_SERVICE_CODE": code}).ussd_service_code == code
+
+
+@pytest.mark.parametrize(
+    ("variable", "low", "high"),
+    [("USSD_SESSION_TTL", "30", "3600"), ("USSD_SCREEN_LIMIT", "120", "182")],
+)
+def test_integer_bounds_are_inclusive(variable, low, high):
+    attr = {"USSD_SESSION_TTL": "session_ttl_seconds", "USSD_SCREEN_LIMIT": "screen_limit"}[variable]
+    assert getattr(Settings.from_env({variable: low}), attr) == int(low)
+    assert getattr(Settings.from_env({variable: high}), attr) == int(high)
+
+
+def test_all_problems_are_reported_at_once():
+    env = {
+        "REDIS_URL": "memcached://x",
+        "USSD_SERVICE_CODE": "384",
+        "CALLBACK_TOKEN": "abc",
+        "AT_USERNAME": "isoko",
+        "AT_API_URL": "nowhere",
+        "USSD_SESSION_TTL": "1",
+        "USSD_RESUME_TTL": "x",
+        "USSD_SCREEN_LIMIT": "999",
+        "LOG_LEVEL": "chatty",
+    }
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env, mode="web")
+    named = {p.split(":", 1)[0] for p in caught.value.problems}
+    assert named == {
+        "SECRET_KEY", "REDIS_URL", "USSD_SERVICE_CODE", "CALLBACK_TOKEN", "AT_API_KEY",
+        "AT_API_URL", "USSD_SESSION_TTL", "USSD_RESUME_TTL", "USSD_SCREEN_LIMIT", "LOG_LEVEL",
+    }
+    message = str(caught.value)
+    for variable in named:
+        assert variable in message
+
+
+def test_errors_never_echo_secret_values():
+    env = {
+        "CALLBACK_TOKEN": "tiny-secret",
+        "AT_API_KEY": API_KEY,
+        "DATABASE_URL": "postgresql://u:db-password@h:notaport/d",
+        "AT_API_URL": "ftp://user:url-password@example.org",
+    }
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    message = str(caught.value)
+    for secret in ("tiny-secret", API_KEY, "db-password", "url-password"):
+        assert secret not in message
+    assert len(caught.value.problems) == 4
+
+
+def test_repr_and_str_mask_secrets():
+    settings = Settings.from_env(
+        {
+            "SECRET_KEY": SECRET,
+            "CALLBACK_TOKEN": TOKEN,
+            "AT_USERNAME": "isoko",
+            "AT_API_KEY": API_KEY,
+            "DATABASE_URL": "postgresql+psycopg://isoko:db-password@db/isoko",
+            "REDIS_URL": "redis://:redis-password@cache:6379/0",
+        },
+        mode="web",
+    )
+    for text in (repr(settings), str(settings), f"{settings}", repr([settings])):
+        for secret in (SECRET, TOKEN, API_KEY, "db-password", "redis-password"):
+            assert secret not in text
+        assert "secret_key='***'" in text
+        assert "callback_token='***'" in text
+        assert "at_api_key='***'" in text
+        assert "at_username='isoko'" in text
+
+
+def test_repr_of_generated_secret_is_masked_too():
+    settings = Settings.from_env({})
+    assert settings.secret_key not in repr(settings)
+    assert "callback_token=None" in repr(settings)
+
+
+def test_direct_construction_has_defaults_for_tests(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(redis_url="redis://localhost:6379/9")
+    assert settings.database_url.endswith(os.sep + "isoko.db")
+    assert not settings.embedded_redis
+    assert settings.secret_key
