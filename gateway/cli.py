@@ -1,0 +1,111 @@
+"""The `gateway` command (see interfaces.md), built on Flask's CLI."""
+from __future__ import annotations
+
+import sys
+import threading
+
+import click
+from flask.cli import FlaskGroup
+
+from gateway.settings import Settings, SettingsError
+
+
+def _settings(mode: str = "serve") -> Settings:
+    try:
+        return Settings.from_env(mode=mode)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _app():
+    from gateway.app import create_app
+    return create_app(_settings("serve"))
+
+
+@click.group(cls=FlaskGroup, create_app=_app, add_default_commands=False, load_dotenv=False)
+def main() -> None:
+    """Isoko: the USSD and SMS marketplace gateway."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """The whole gateway in one process: web app plus an in-process worker."""
+    from werkzeug.serving import make_server
+
+    from gateway.app import bootstrap, build_services, create_app
+    from gateway.logs import configure_logging
+    from workers import context, runner, sweep
+
+    settings = _settings("serve")
+    configure_logging(settings.log_level)
+    services = build_services(settings)
+    published = bootstrap(services)
+    context.configure(settings.database_url)
+    stop = threading.Event()
+    worker = runner.start_inprocess_worker(services.redis, stop)
+    requeued = sweep.requeue_queued_sms(services.db, services.redis)
+    server = make_server(host, port, create_app(services=services), threaded=True)
+    base = f"http://{host}:{port}"
+    click.echo(f"Isoko gateway on {base}")
+    click.echo(f"  database: {services.db.dialect}; store: "
+               f"{'embedded (in-process)' if settings.embedded_redis else 'Redis'}")
+    if published:
+        click.echo(f"  published shipped menus: {', '.join(published)}")
+    if requeued:
+        click.echo(f"  re-queued {requeued} SMS left from an earlier run")
+    click.echo(f"  USSD callback: POST {base}/at/ussd")
+    click.echo(f"  simulator: {base}/simulator")
+    click.echo(f"  try: gateway dial --url {base} --phone +250788000001")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+
+
+@main.command()
+def worker() -> None:
+    """An RQ worker for all of Isoko's queues on REDIS_URL."""
+    from gateway.logs import configure_logging
+
+    settings = _settings()
+    if settings.redis_url is None:
+        raise click.ClickException("REDIS_URL is required for a separate worker "
+                                   "(gateway serve runs its own worker in process)")
+    configure_logging(settings.log_level)
+    from rq import Worker
+
+    from gateway import redis_conn
+    from workers import context, queues, sweep
+    context.configure(settings.database_url)
+    connection = redis_conn.connect(settings.redis_url)
+    sweep.requeue_queued_sms(context.database(), connection)
+    names = [queues.queue(connection, name) for name in queues.ALL_QUEUES]
+    Worker(names, connection=connection, serializer=queues.SERIALIZER).work(with_scheduler=True)
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    from gateway.db import Database
+    database = Database(_settings().database_url)
+    database.upgrade()
+    click.echo(f"database at revision {database.current_revision()}")
+
+
+from gateway import cli_dial, cli_menus  # noqa: E402  (commands register on `main`)
+
+cli_menus.register(main)
+cli_dial.register(main)
+
+if __name__ == "__main__":
+    sys.exit(main())

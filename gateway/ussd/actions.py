@@ -1,0 +1,122 @@
+"""Actions the menus may name, with the outcomes each can return.
+
+An operator wires these into a menu; only code defines them. Each takes the
+hop's `ActionEnv` and the session's collected values and returns
+`(outcome, values)`; the values are merged into the session. Handlers run
+inside the hop's SQL transaction; work for later (an SMS) is queued on
+`env.after_commit` so it only happens once the data is safely written.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+from gateway import market
+
+
+@dataclass
+class ActionEnv:
+    """What an action may use: the transaction, who is calling, and a hook
+    list for work to start after commit."""
+
+    session: Session
+    phone: str
+    network: str
+    session_id: str
+    text: str
+    queue_sms: Callable[[int], None]
+    service_code: str
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def idem_key(self) -> str:
+        """Stable for a (sessionId, text): a hop retried after a crash between
+        the SQL commit and the Redis write finds the row it already made."""
+        digest = hashlib.sha256(f"{self.session_id}\x00{self.text}".encode()).hexdigest()
+        return f"ussd:{digest[:40]}"
+
+
+Result = tuple[str, dict]
+Handler = Callable[[ActionEnv, dict], Result]
+
+
+def identify(env: ActionEnv, values: dict) -> Result:
+    producer = market.find_producer(env.session, env.phone)
+    if producer is None:
+        return "new", {}
+    return "registered", {"producer_id": producer.id, "name": producer.name,
+                          "lang": str(producer.language), "district": str(producer.district_id)}
+
+
+def register(env: ActionEnv, values: dict) -> Result:
+    producer = market.register_producer(
+        env.session, phone=env.phone, name=values["name"], district_id=int(values["district"]),
+        language=values.get("lang", "rw"), consented_at=datetime.now(timezone.utc))
+    return "ok", {"producer_id": producer.id, "name": producer.name}
+
+
+def price_listing(env: ActionEnv, values: dict) -> Result:
+    return "ok", {"total": int(values["quantity"]) * int(values["price"])}
+
+
+def create_listing(env: ActionEnv, values: dict) -> Result:
+    listing, message = market.create_listing(
+        env.session, producer_id=int(values["producer_id"]), product_id=int(values["product"]),
+        grade=values.get("grade"), quantity=int(values["quantity"]), unit_price=int(values["price"]),
+        idem_key=env.idem_key(), service_code=env.service_code)
+    if message is not None:
+        message_id = message.id
+        env.after_commit.append(lambda: env.queue_sms(message_id))
+    return "ok", {"listing_code": listing.code}
+
+
+def _listing_values(listing) -> dict:
+    return {"listing_quantity": listing.quantity, "listing_price": listing.unit_price,
+            "listing_code": listing.code}
+
+
+def _change(env: ActionEnv, values: dict, **change) -> Result:
+    try:
+        listing = market.update_listing(env.session, producer_id=int(values["producer_id"]),
+                                        listing_id=int(values["listing"]), **change)
+    except market.MarketError:
+        return "gone", {}
+    return "ok", _listing_values(listing)
+
+
+def update_quantity(env: ActionEnv, values: dict) -> Result:
+    return _change(env, values, quantity=int(values["new_quantity"]))
+
+
+def update_price(env: ActionEnv, values: dict) -> Result:
+    return _change(env, values, unit_price=int(values["new_price"]))
+
+
+def withdraw(env: ActionEnv, values: dict) -> Result:
+    try:
+        listing = market.withdraw_listing(env.session, producer_id=int(values["producer_id"]),
+                                          listing_id=int(values["listing"]))
+    except market.MarketError:
+        return "gone", {}
+    return "ok", _listing_values(listing)
+
+
+# name -> (handler, outcomes it can return)
+REGISTRY: dict[str, tuple[Handler, frozenset[str]]] = {
+    "identify": (identify, frozenset({"registered", "new"})),
+    "register": (register, frozenset({"ok"})),
+    "price_listing": (price_listing, frozenset({"ok"})),
+    "create_listing": (create_listing, frozenset({"ok"})),
+    "update_quantity": (update_quantity, frozenset({"ok", "gone"})),
+    "update_price": (update_price, frozenset({"ok", "gone"})),
+    "withdraw": (withdraw, frozenset({"ok", "gone"})),
+}
+
+
+def run(name: str, env: ActionEnv, values: dict) -> Result:
+    """Run a registered action. KeyError for a name no code registered."""
+    handler, _ = REGISTRY[name]
+    return handler(env, values)

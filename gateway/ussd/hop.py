@@ -1,0 +1,218 @@
+"""One USSD hop, from a validated request to the reply text.
+
+Load (1 Redis round trip) → replay check → engine step → actions in one SQL
+transaction → save (1 Redis round trip) → queued work after commit. Any crash
+becomes a polite END that is also stored, so a retransmission gets the same.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from gateway.db import Database
+from gateway.phones import mask
+from gateway.ussd import actions
+from gateway.ussd.sessions import Begin, Record, SessionStore
+from gateway.ussd.sources import Sources
+from menus import engine
+from menus.loader import MenuCache
+from menus.model import Menu
+
+log = logging.getLogger(__name__)
+
+MENU = "marketplace"
+SORRY = {
+    "rw": "Habaye ikibazo. Mwongere mugerageze nyuma.",
+    "en": "Sorry, something went wrong. Please try again later.",
+    "fr": "Desole, une erreur est survenue. Reessayez plus tard.",
+}
+BUSY = {
+    "rw": "Turacyakora ku cyifuzo cyawe. Ongera uhamagare.",
+    "en": "Still working on your request. Please dial again.",
+    "fr": "Traitement en cours. Recomposez s'il vous plait.",
+}
+
+
+@dataclass(frozen=True)
+class Hop:
+    """A validated provider callback."""
+
+    session_id: str
+    phone: str
+    network: str
+    service_code: str
+    text: str
+
+
+class UssdService:
+    """Answers hops. Thread-safe; one per app."""
+
+    def __init__(self, store: SessionStore, db: Database, menus: MenuCache, queue_sms, *,
+                 menu_name: str = MENU, service_code: str = "*384*7#"):
+        self.store, self.db, self.menus = store, db, menus
+        self.queue_sms, self.menu_name, self.service_code = queue_sms, menu_name, service_code
+        self.sources = Sources()
+
+    def answer(self, hop: Hop) -> str:
+        """The full reply body (`CON ...` or `END ...`) for a hop."""
+        begin = self.store.begin(hop.session_id, hop.phone, self.menu_name)
+        record = begin.record
+        if record is not None and hop.text in record.replies:
+            if begin.token:
+                self.store.release(hop.session_id, hop.phone)
+            return record.replies[hop.text]  # a retransmission: same answer, nothing applied
+        if begin.token is None:
+            waited = self.store.wait_for(hop.session_id, hop.text)
+            return waited or "END " + BUSY["en"]
+        return self._apply(hop, begin)
+
+    def _apply(self, hop: Hop, begin: Begin) -> str:
+        record = begin.record or Record()
+        lang = (record.state or {}).get("vals", {}).get("lang", "rw")
+        snapshot, keep = None, True
+        try:
+            with ExitStack() as stack:
+                turn, menu = self._turn(hop, begin, record, stack)
+                reply = ("END " if turn.end else "CON ") + turn.text
+                record.state, record.offer = turn.state, getattr(turn, "offer", None)
+                snapshot, keep = self._snapshot(turn, menu)
+        except Exception:
+            log.exception("ussd hop failed: session=%s phone=%s text_len=%d",
+                          hop.session_id[:40], mask(hop.phone), len(hop.text))
+            reply = "END " + SORRY.get(lang, SORRY["en"])
+            record.state = dict(record.state or {}, end=True)
+        record.hops += 1
+        record.remember(hop.text, reply)
+        self.store.finish(hop.session_id, hop.phone, record, snapshot=snapshot, keep_snapshot=keep)
+        return reply
+
+    # -- the engine part ------------------------------------------------------
+
+    def _menu(self, version: int) -> Menu:
+        def fetch() -> dict:
+            from gateway import menustore
+            with self.db.session() as s:
+                return menustore.definition(s, self.menu_name, version)
+        return self.menus.get(self.menu_name, version, fetch)
+
+    def _head(self, begin: Begin) -> int:
+        if begin.head is not None:
+            return begin.head
+        from gateway import menustore
+        with self.db.session() as s:
+            version = menustore.head(s, self.menu_name)
+        if version is None:
+            raise LookupError(f"menu {self.menu_name} is not published")
+        self.store.set_head(self.menu_name, version)
+        return version
+
+    def _turn(self, hop: Hop, begin: Begin, record: Record, stack: ExitStack):
+        tx = _LazyTransaction(self.db, stack)
+        ctx = engine.Context(lambda name, vals, lang: self.sources.items(tx.session(), name, vals, lang))
+        if record.offer is not None:
+            turn, menu = self._answer_offer(hop, begin, record, ctx)
+        elif record.state is None:
+            turn, menu = self._first(hop, begin, ctx)
+        else:
+            menu = self._menu(record.state["ver"])
+            turn = engine.step(menu, record.state, _new_input(record.text or "", hop.text), ctx)
+        turn = self._run_actions(menu, turn, hop, tx, ctx)
+        tx.commit()
+        return turn, menu
+
+    def _first(self, hop: Hop, begin: Begin, ctx):
+        resume = begin.resume
+        if resume and resume.get("state"):
+            try:
+                menu = self._menu(resume["state"]["ver"])
+                return _Offer(menu, resume, None), menu
+            except Exception:
+                log.warning("resume snapshot unusable; starting afresh")
+        menu = self._menu(self._head(begin))
+        return engine.start(menu, {"phone": hop.phone, "network": hop.network}, ctx), menu
+
+    def _answer_offer(self, hop: Hop, begin: Begin, record: Record, ctx):
+        menu = self._menu(record.offer["state"]["ver"])
+        choice = _new_input(record.text or "", hop.text).strip()
+        if choice == "1":
+            return engine.redisplay(menu, record.offer["state"], ctx), menu
+        if choice == "2":
+            fresh = self._menu(self._head(begin))
+            return engine.start(fresh, {"phone": hop.phone, "network": hop.network}, ctx), fresh
+        return _Offer(menu, record.offer, "invalid"), menu
+
+    def _run_actions(self, menu: Menu, turn, hop: Hop, tx: "_LazyTransaction", ctx):
+        """Carry out the turn's actions (they may chain) inside the hop's transaction."""
+        env = None
+        for _ in range(engine.MAX_CHAIN):
+            if turn.action is None:
+                return turn
+            if env is None:
+                env = actions.ActionEnv(tx.session(), hop.phone, hop.network, hop.session_id,
+                                        hop.text, self.queue_sms, self.service_code, tx.after_commit)
+            outcome, values = actions.run(turn.action.name, env, turn.action.values)
+            turn = engine.resume(menu, turn.state, outcome, values, ctx)
+        raise engine.EngineError("too many chained actions")
+
+    @staticmethod
+    def _snapshot(turn, menu: Menu) -> tuple[dict | None, bool]:
+        """What to keep for a redial: the state mid-journey, nothing once ended."""
+        state = getattr(turn, "state", None)
+        if isinstance(turn, _Offer):
+            return None, True
+        if turn.end or not state:
+            return None, False
+        if state.get("scr") in (menu.start, menu.home) or not state.get("hist"):
+            return None, False
+        return {"state": state}, False
+
+
+def _new_input(previous: str, text: str) -> str:
+    """This hop's input: the provider sends every input so far joined by '*'."""
+    if previous == "":
+        return text
+    if text.startswith(previous + "*"):
+        return text[len(previous) + 1:]
+    return text.rsplit("*", 1)[-1]
+
+
+class _Offer:
+    """A turn that asks whether to continue a dropped session."""
+
+    end = False
+    action = None
+
+    def __init__(self, menu: Menu, snapshot: dict, error: str | None):
+        lang = snapshot["state"].get("vals", {}).get("lang", menu.languages[0])
+        lines = [menu.string(error, lang)] if error else []
+        lines += [menu.string("resume", lang), f"1. {menu.string('yes', lang)}",
+                  f"2. {menu.string('no', lang)}"]
+        self.text = "\n".join(lines)
+        self.state = None
+        self.offer = snapshot
+
+
+class _LazyTransaction:
+    """One SQL session for the hop, opened only if a source or action needs it."""
+
+    def __init__(self, db: Database, stack: ExitStack):
+        self.db, self.stack, self._session = db, stack, None
+        self.after_commit: list = []
+
+    def session(self):
+        if self._session is None:
+            self._session = Session(self.db.engine, expire_on_commit=False)
+            self.stack.callback(self._session.close)
+        return self._session
+
+    def commit(self) -> None:
+        if self._session is not None:
+            self._session.commit()
+        for work in self.after_commit:
+            try:
+                work()
+            except Exception:
+                log.exception("work after commit failed (the row stays queued for a sweep)")

@@ -1,0 +1,134 @@
+"""USSD session records in Redis: two round trips per hop.
+
+One record per provider `sessionId` holds the engine state, the last text and
+reply (to answer a retransmission identically) and a few earlier replies.
+A short lock per session serialises concurrent identical POSTs: the loser
+waits for the winner's reply instead of applying the hop a second time.
+
+Round trip 1 (`begin`): take the lock, read the record, the phone's resume
+snapshot and the published menu version, pipelined. Round trip 2 (`finish`):
+write the record and the snapshot, release the lock, pipelined.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+
+import redis
+
+PREFIX = "isoko:ussd"
+LOCK_MS = 10_000  # the provider gives up after ~10 s; a hop never holds longer
+REPLIES_KEPT = 6
+# The published version is cached briefly: a publish sets it at once on a
+# shared Redis, and a process with its own embedded store notices within this.
+HEAD_TTL = 10
+
+
+def head_key(menu: str) -> str:
+    """Where the published version of a menu is cached for every process."""
+    return f"isoko:menu:head:{menu}"
+
+
+@dataclass
+class Record:
+    """What a session remembers between hops."""
+
+    state: dict | None = None
+    text: str | None = None
+    reply: str | None = None
+    replies: dict = field(default_factory=dict)
+    offer: dict | None = None
+    hops: int = 0
+
+    def dumps(self) -> str:
+        return json.dumps({"st": self.state, "t": self.text, "r": self.reply, "rep": self.replies,
+                           "o": self.offer, "n": self.hops}, separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, raw: bytes | None) -> "Record | None":
+        if raw is None:
+            return None
+        d = json.loads(raw)
+        return cls(d.get("st"), d.get("t"), d.get("r"), d.get("rep") or {}, d.get("o"), d.get("n", 0))
+
+    def remember(self, text: str, reply: str) -> None:
+        """Keep `reply` as the answer to `text`, and a bounded past."""
+        self.text, self.reply = text, reply
+        self.replies[text] = reply
+        while len(self.replies) > REPLIES_KEPT:
+            self.replies.pop(next(iter(self.replies)))
+
+
+@dataclass
+class Begin:
+    """The result of round trip 1."""
+
+    token: str | None
+    record: Record | None
+    resume: dict | None
+    head: int | None
+
+
+class SessionStore:
+    """Session records, locks and resume snapshots for one Redis connection."""
+
+    def __init__(self, client: redis.Redis, ttl: int = 300, resume_ttl: int = 600):
+        self.client, self.ttl, self.resume_ttl = client, ttl, resume_ttl
+
+    @staticmethod
+    def _keys(session_id: str, phone: str) -> tuple[str, str, str]:
+        return f"{PREFIX}:s:{session_id}", f"{PREFIX}:l:{session_id}", f"{PREFIX}:r:{phone}"
+
+    def begin(self, session_id: str, phone: str, menu: str) -> Begin:
+        """Take the session's lock and read everything a hop needs (1 round trip)."""
+        skey, lkey, rkey = self._keys(session_id, phone)
+        token = secrets.token_hex(8)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(lkey, token, nx=True, px=LOCK_MS)
+        pipe.get(skey)
+        pipe.get(rkey)
+        pipe.get(head_key(menu))
+        locked, raw, resume, head = pipe.execute()
+        return Begin(token if locked else None, Record.loads(raw),
+                     json.loads(resume) if resume else None, int(head) if head else None)
+
+    def finish(self, session_id: str, phone: str, record: Record, *, snapshot: dict | None,
+               keep_snapshot: bool) -> None:
+        """Save the record, set or clear the resume snapshot, release the lock (1 round trip).
+
+        `snapshot` None with `keep_snapshot` False deletes the phone's snapshot."""
+        skey, lkey, rkey = self._keys(session_id, phone)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(skey, record.dumps(), ex=self.ttl)
+        if snapshot is not None:
+            pipe.set(rkey, json.dumps(snapshot, separators=(",", ":")), ex=self.resume_ttl)
+        elif not keep_snapshot:
+            pipe.delete(rkey)
+        pipe.delete(lkey)
+        pipe.execute()
+
+    def release(self, session_id: str, phone: str) -> None:
+        self.client.delete(self._keys(session_id, phone)[1])
+
+    def wait_for(self, session_id: str, text: str, timeout: float = 8.0) -> str | None:
+        """The reply another request is producing for (session, text), or None
+        if it does not appear within `timeout` seconds."""
+        skey, lkey, _ = self._keys(session_id, "")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.get(skey)
+            pipe.exists(lkey)
+            raw, locked = pipe.execute()
+            record = Record.loads(raw)
+            if record is not None and text in record.replies:
+                return record.replies[text]
+            if not locked:
+                return None
+            time.sleep(0.02)
+        return None
+
+    def set_head(self, menu: str, version: int) -> None:
+        self.client.set(head_key(menu), version, ex=HEAD_TTL)
