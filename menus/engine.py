@@ -15,7 +15,6 @@ maps to what the user saw, and `end` (session over).
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -84,7 +83,7 @@ def start(menu: Menu, values: dict | None = None, ctx: Context = Context()) -> T
 
 def step(menu: Menu, state: dict, user_input: str, ctx: Context = Context()) -> Turn:
     """Apply one input to a copy of `state`; the given state is never changed."""
-    state = copy.deepcopy(state)
+    state = _copy(state)
     if state.get("end"):
         return Turn(_lang_text(menu, menu.strings.get("ended", {}), state), True, state)
     screen = menu.screens[state["scr"]]
@@ -100,14 +99,14 @@ def step(menu: Menu, state: dict, user_input: str, ctx: Context = Context()) -> 
 
 def redisplay(menu: Menu, state: dict, ctx: Context = Context()) -> Turn:
     """Show the current screen of `state` again (a session resumed after a drop)."""
-    state = copy.deepcopy(state)
+    state = _copy(state)
     return _show(menu, state, menu.screens[state["scr"]], ctx, page=state.get("pg", 0))
 
 
 def resume(menu: Menu, state: dict, outcome: str, values: dict | None = None,
            ctx: Context = Context(), _depth: int = 0) -> Turn:
     """Continue after the caller ran the action of the current action screen."""
-    state = copy.deepcopy(state)
+    state = _copy(state)
     screen = menu.screens[state["scr"]]
     target = screen.outcomes.get(outcome)
     if screen.type != "action" or target is None:
@@ -116,11 +115,17 @@ def resume(menu: Menu, state: dict, outcome: str, values: dict | None = None,
     return _enter(menu, state, target, ctx, push=False, depth=_depth + 1)
 
 
+def _copy(state: dict) -> dict:
+    """A copy safe to change: only `vals` and `hist` are changed in place;
+    everything else is replaced whole (and far cheaper than a deepcopy)."""
+    return {**state, "vals": dict(state["vals"]), "hist": list(state["hist"])}
+
+
 # -- navigation -------------------------------------------------------------
 
 def _navigate(menu, state, screen, raw, ctx) -> Turn | None:
     keys = menu.keys
-    if raw == keys["more"] and screen.type in ("menu", "list"):
+    if raw == keys["more"] and screen.type in ("menu", "list", "confirm"):
         return _show(menu, state, screen, ctx, page=state["pg"] + 1)
     if raw == keys["back"] and screen.back:
         if state["pg"] > 0:
@@ -140,10 +145,16 @@ def _enter(menu: Menu, state: dict, sid: str, ctx: Context, *, push: bool, depth
     if sid not in menu.screens:
         raise EngineError(f"unknown screen {sid}")
     previous = state["scr"]
-    if push and previous is not None and menu.screens[previous].back is not False \
-            and menu.screens[previous].type not in ("action", "end"):
+    # A screen's own `back: false` hides its back line; it can still be returned to.
+    if push and previous is not None and menu.screens[previous].type not in ("action", "end"):
         state["hist"].append(previous)
+    if state["hist"] and state["hist"][-1] == sid:
+        state["hist"].pop()  # arrived where back would lead (a confirm's cancel): not twice
     state["scr"], state["pg"], state["shown"] = sid, 0, None
+    if sid == menu.home:
+        # The root: nothing before it is a place to go back to (not even the
+        # screens of a journey an action completed, such as registration).
+        state["hist"] = []
     screen = menu.screens[sid]
     if screen.type == "action":
         return Turn("", False, state, ActionCall(screen.action or "", dict(state["vals"]), sid))
@@ -209,7 +220,7 @@ def _show(menu, state, screen, ctx, *, page: int, error: str | None = None) -> T
 
 def _chosen(menu, state, raw, count: int) -> int | None:
     """The 0-based index on the current page the user chose, or None."""
-    if raw.isdigit() and 1 <= int(raw) <= count:
+    if raw.isdecimal() and 1 <= int(raw) <= count:
         return int(raw) - 1
     return None
 
@@ -247,11 +258,14 @@ def _on_input(menu, state, screen, raw, ctx) -> Turn:
 
 
 def _on_confirm(menu, state, screen, raw, ctx) -> Turn:
-    if raw == "1":
+    # Yes and no are options 0 and 1, numbered as the current page showed them.
+    first, count = state.get("opts") or (0, 2)
+    index = _chosen(menu, state, raw, count)
+    if index is None:
+        return _show(menu, state, screen, ctx, page=state["pg"], error="invalid")
+    if first + index == 0:
         return _enter(menu, state, screen.next or "", ctx, push=True)
-    if raw == "2":
-        return _enter(menu, state, screen.cancel or "", ctx, push=False)
-    return _show(menu, state, screen, ctx, page=0, error="invalid")
+    return _enter(menu, state, screen.cancel or "", ctx, push=False)
 
 
 _HANDLERS = {"menu": _on_menu, "list": _on_list, "input": _on_input, "confirm": _on_confirm}

@@ -28,9 +28,13 @@ def first_non_gsm7(text: str) -> str | None:
     return None
 
 
+_EXTENSION_CHARS = tuple(EXTENSION)
+
+
 def length(text: str) -> int:
     """Septets `text` costs: extension characters count two."""
-    return sum(2 if ch in EXTENSION else 1 for ch in text)
+    # str.count runs in C: ten scans beat one Python loop per character.
+    return len(text) + sum(map(text.count, _EXTENSION_CHARS))
 
 
 def describe(ch: str) -> str:

@@ -50,39 +50,45 @@ def split_words(text: str, room: int) -> list[str]:
 
 def paginate(text: str, options: list[str], *, limit: int, more: str, back: str | None,
              max_options: int = 7, split_text: bool = True) -> list[Page]:
-    """Pages for a screen; `options` are labels, numbered here from 1 on each page. With `split_text`, a text too long for one page is
-    spread over several (the run-time safety net); without it the text stays
-    whole on page 1 (what the linter measures, so it can report the overflow)."""
+    """Pages for a screen; `options` are labels, numbered here from 1 on each
+    page. With `split_text`, a text too long for one page is spread over
+    several (the run-time safety net); without it the text stays whole on
+    page 1 (what the linter measures, so it can report the overflow)."""
+    more_len, back_len = gsm7.length(more), gsm7.length(back) if back else 0
+
+    def size(used: int, lines: int, with_more: bool) -> int:
+        """Septets of a page of `lines` lines totalling `used`, plus its footer."""
+        parts = lines + with_more + bool(back)
+        return used + (more_len if with_more else 0) + back_len + max(parts - 1, 0)
 
     def footer(with_more: bool) -> list[str]:
         return [more if with_more else "", back or ""]
 
-    def fits(lines: list[str], with_more: bool) -> bool:
-        return gsm7.length(_join(lines + footer(with_more))) <= limit
-
     pages: list[Page] = []
     current: list[str] = []
+    used = 0
     if text:
-        if split_text and not fits([text], bool(options)):
-            room = limit - gsm7.length(_join(footer(True))) - 1
-            chunks = split_words(text, max(room, 10))
+        if split_text and size(gsm7.length(text), 1, bool(options)) > limit:
+            chunks = split_words(text, max(limit - size(0, 1, True), 10))
             for chunk in chunks[:-1]:
                 pages.append(Page(_join([chunk] + footer(True)), 0, 0))
             text = chunks[-1]
-        current = [text]
+        current, used = [text], gsm7.length(text)
     first = 0
     for i, label in enumerate(options):
         following = i < len(options) - 1
         line = f"{i - first + 1}. {label}"
-        if (i - first) < max_options and fits(current + [line], following):
+        line_len = gsm7.length(line)
+        if (i - first) < max_options and size(used + line_len, len(current) + 1, following) <= limit:
             current.append(line)
+            used += line_len
             continue
         if current:
             pages.append(Page(_join(current + footer(True)), first, i - first))
-        first, current = i, []
+        first = i
         line = f"1. {label}"
-        if not fits([line], following):
-            line = _cut(line, limit - gsm7.length(_join(footer(following))) - 1)
-        current.append(line)
+        if size(gsm7.length(line), 1, following) > limit:
+            line = _cut(line, limit - size(0, 1, following))
+        current, used = [line], gsm7.length(line)
     pages.append(Page(_join(current + footer(False)), first, len(options) - first))
     return pages
