@@ -126,10 +126,10 @@ def _copy(state: dict) -> dict:
 def _navigate(menu, state, screen, raw, ctx) -> Turn | None:
     keys = menu.keys
     if raw == keys["more"] and screen.type in ("menu", "list", "confirm"):
-        return _show(menu, state, screen, ctx, page=state["pg"] + 1)
+        return _show(menu, state, screen, ctx, page=state["pg"] + 1, error=state.get("err"))
     if raw == keys["back"] and screen.back:
         if state["pg"] > 0:
-            return _show(menu, state, screen, ctx, page=state["pg"] - 1)
+            return _show(menu, state, screen, ctx, page=state["pg"] - 1, error=state.get("err"))
         if state["hist"]:
             return _enter(menu, state, state["hist"].pop(), ctx, push=False)
     if raw == keys["home"] and menu.home and (menu.home in state["hist"] or state["scr"] == menu.home):
@@ -192,6 +192,8 @@ def _option_labels(menu, state, screen, ctx) -> tuple[list[str], list[Item] | No
 
 
 def _show(menu, state, screen, ctx, *, page: int, error: str | None = None) -> Turn:
+    """Render `page` of `screen`. An error is shown above the screen's text,
+    so callers show it on page 0 (later pages carry no text)."""
     labels, items = _option_labels(menu, state, screen, ctx)
     more = f"{menu.keys['more']}. {_lang_text(menu, menu.strings.get('more', {}), state)}"
     back = None
@@ -202,10 +204,11 @@ def _show(menu, state, screen, ctx, *, page: int, error: str | None = None) -> T
         text = f"{_lang_text(menu, menu.strings.get(error, {}), state)}\n{text}"
     pages = paginate(text, labels, limit=menu.limit, more=more, back=back, max_options=menu.max_options)
     if not 0 <= page < len(pages):
-        if error is None:  # a "more" past the end, or a list that shrank
-            return _show(menu, state, screen, ctx, page=min(state["pg"], len(pages) - 1), error="invalid")
+        if error is None:  # a "more" past the end, or a list that shrank: stay on the last
+            return _show(menu, state, screen, ctx, page=len(pages) - 1)
         page = min(max(page, 0), len(pages) - 1)
-    state["pg"] = page
+    # Paging within this screen keeps the error, so pages stay the ones cut.
+    state["pg"], state["err"] = page, error
     current = pages[page]
     # Remember what this page offered, so the next input maps to what was seen.
     state["opts"] = [current.first, current.count]
@@ -229,7 +232,7 @@ def _on_menu(menu, state, screen, raw, ctx) -> Turn:
     first, count = state.get("opts") or (0, 0)
     index = _chosen(menu, state, raw, count)
     if index is None:
-        return _show(menu, state, screen, ctx, page=state["pg"], error="invalid")
+        return _show(menu, state, screen, ctx, page=0, error="invalid")
     option = screen.options[first + index]
     state["vals"].update(option.set)
     return _enter(menu, state, option.next, ctx, push=True)
@@ -239,7 +242,7 @@ def _on_list(menu, state, screen, raw, ctx) -> Turn:
     shown = state.get("shown") or []
     index = _chosen(menu, state, raw, len(shown))
     if index is None:
-        return _show(menu, state, screen, ctx, page=state["pg"], error="invalid")
+        return _show(menu, state, screen, ctx, page=0, error="invalid")
     item_id, label, values = shown[index]
     name = screen.field or screen.id
     state["vals"][name] = item_id
@@ -262,7 +265,7 @@ def _on_confirm(menu, state, screen, raw, ctx) -> Turn:
     first, count = state.get("opts") or (0, 2)
     index = _chosen(menu, state, raw, count)
     if index is None:
-        return _show(menu, state, screen, ctx, page=state["pg"], error="invalid")
+        return _show(menu, state, screen, ctx, page=0, error="invalid")
     if first + index == 0:
         return _enter(menu, state, screen.next or "", ctx, push=True)
     return _enter(menu, state, screen.cancel or "", ctx, push=False)

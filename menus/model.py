@@ -161,13 +161,17 @@ def compile_menu(definition: dict, version: int = 0) -> tuple[Menu | None, list[
     if not isinstance(limit, int) or not 60 <= limit <= 182:
         problems.append(Problem("error", None, None, None, "limit must be an integer from 60 to 182"))
         limit = 160
+    max_options = definition.get("max_options", 7)
+    if not isinstance(max_options, int) or isinstance(max_options, bool) or not 1 <= max_options <= 9:
+        problems.append(Problem("error", None, None, None, "max_options must be an integer from 1 to 9"))
+        max_options = 7
     keys = {**DEFAULT_KEYS, **(definition.get("keys") or {})}
     keys = {k: str(v) for k, v in keys.items()}
     strings = {k: _texts(v, f"string {k}", problems, None) for k, v in (definition.get("strings") or {}).items()}
     menu = Menu(
         name=str(definition.get("name", "menu")), version=version, languages=languages,
         limit=limit, start=str(definition.get("start", "")), home=str(definition.get("home", "")),
-        keys=MappingProxyType(keys), max_options=int(definition.get("max_options", 7)),
+        keys=MappingProxyType(keys), max_options=max_options,
         placeholders=MappingProxyType(_placeholders(definition.get("placeholders"), problems)),
         strings=MappingProxyType(strings), screens=MappingProxyType(screens),
     )

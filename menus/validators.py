@@ -33,13 +33,15 @@ def parse_integer(raw: str, units: tuple[str, ...] = ()) -> int | None:
     """Lenient integer parsing for a phone keypad. None when `raw` is not a
     whole number (decimals are refused: RWF has no minor unit).
 
-    When `units` is given, a suffix must be one of them (case-insensitive).
+    A suffix must be one of `units` (case-insensitive); with no units, any
+    word of two letters or more ("kg", "pcs") is allowed, but never a single
+    letter, so a mistyped "5O" or "1l" is not read as 5 or 1.
     """
     m = _INTEGER.match(raw)
     if not m:
         return None
     digits, suffix = m.group(1), m.group(2).lower()
-    if suffix and units and suffix not in units:
+    if suffix and (suffix not in units if units else len(suffix) < 2):
         return None
     return int(re.sub(r"\D", "", digits))
 
@@ -109,8 +111,11 @@ def build(spec: dict) -> Validator:
             pattern = re.compile(str(spec.get("pattern", "")))
         except re.error as exc:
             raise ValueError(f"regex does not compile: {exc}") from None
-    choices = tuple(str(c) for c in spec.get("choices", ()))
+    choices = spec.get("choices", ())
+    choices = tuple(str(c) for c in ((choices,) if isinstance(choices, str) else choices))
     if kind == "choice" and not choices:
         raise ValueError("choice validator needs choices")
-    units = tuple(str(u).lower() for u in spec.get("units", ()))
+    units = spec.get("units", ())
+    units = (units,) if isinstance(units, str) else units
+    units = tuple(str(u).lower() for u in units)
     return Validator(kind, lo, hi, pattern, choices, units)

@@ -1,0 +1,564 @@
+"""The state machine, walked through the shipped marketplace menu with a fake Context."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import menus
+from menus import engine, gsm7
+from menus.engine import Context, EngineError, Item, Turn
+from menus.lint import Capabilities
+from menus.loader import load
+from menus.model import REQUIRED_STRINGS
+
+MARKETPLACE = Path(menus.__file__).parent / "definitions" / "marketplace.yaml"
+CAPS = Capabilities(
+    actions={"identify": {"registered", "new"}, "register": {"ok"}, "price_listing": {"ok"},
+             "create_listing": {"ok"}, "update_quantity": {"ok", "gone"},
+             "update_price": {"ok", "gone"}, "withdraw": {"ok", "gone"}},
+    sources={"districts": 12, "products": 20, "grades": 16, "my_listings": 36},
+)
+MENU = load(yaml.safe_load(MARKETPLACE.read_text(encoding="utf-8")), 3, CAPS)
+PHONE = "+250788123456"
+
+DISTRICTS = [Item(f"d{i:02}", name) for i, name in enumerate([
+    "Gasabo", "Kicukiro", "Nyarugenge", "Bugesera", "Gatsibo", "Kayonza", "Kirehe",
+    "Ngoma", "Nyagatare", "Rwamagana", "Burera", "Gakenke", "Gicumbi", "Musanze", "Rulindo"], 1)]
+PRODUCTS = [
+    Item("maize", "Maize", {"unit": "kg", "ref": 400}),
+    Item("beans", "Beans", {"unit": "kg", "ref": 900}),
+    Item("eggs", "Eggs", {"unit": "pcs", "ref": 150}),
+]
+GRADES = {"maize": [Item("A", "Grade A"), Item("B", "Grade B")], "beans": [Item("X", "Grade X")]}
+LISTINGS = [
+    Item("L1", "Maize 50 kg", {"code": "ABC123", "unit": "kg", "quantity": 50, "price": 400}),
+    Item("L2", "Eggs 300 pcs", {"code": "XYZ789", "unit": "pcs", "quantity": 300, "price": 150}),
+]
+
+
+def make_ctx(districts=DISTRICTS, products=PRODUCTS, grades=GRADES, listings=LISTINGS) -> Context:
+    def items(source, vals, lang):
+        return {"districts": districts, "products": products, "my_listings": listings,
+                "grades": grades.get(vals.get("product"), [])}[source]
+    return Context(items)
+
+
+CTX = make_ctx()
+
+
+def answer(call: engine.ActionCall, outcome: str | None = None) -> tuple[str, dict]:
+    """What the gateway's handlers would answer: an outcome and plausible values."""
+    v = call.values
+    if call.name == "identify":
+        return (outcome or "registered"), ({"name": "Alice"} if outcome != "new" else {})
+    if call.name == "price_listing":
+        return outcome or "ok", {"total": v["quantity"] * v["price"]}
+    if call.name == "create_listing":
+        return outcome or "ok", {"listing_code": "K7Q2XA"}
+    if call.name == "update_quantity":
+        return outcome or "ok", {"listing_quantity": v["new_quantity"]}
+    if call.name == "update_price":
+        return outcome or "ok", {"listing_price": v["new_price"]}
+    return outcome or "ok", {}
+
+
+class Dial:
+    """One session: every turn kept, actions answered like the gateway would."""
+
+    def __init__(self, *, new: bool = False, ctx: Context = CTX, outcomes=None, lang=None):
+        self.menu, self.ctx, self.outcomes = MENU, ctx, dict(outcomes or {})
+        self.outcomes.setdefault("identify", "new" if new else "registered")
+        self.calls: list[engine.ActionCall] = []
+        self.turns: list[Turn] = []
+        values = {"phone": PHONE} | ({"lang": lang} if lang else {})
+        self._take(engine.start(MENU, values, ctx))
+
+    def _take(self, turn: Turn) -> Turn:
+        self.turns.append(turn)
+        while turn.action is not None:
+            self.calls.append(turn.action)
+            assert turn.text == "" and not turn.end
+            outcome, values = answer(turn.action, self.outcomes.get(turn.action.name))
+            turn = engine.resume(self.menu, turn.state, outcome, values, self.ctx)
+            self.turns.append(turn)
+        return turn
+
+    @property
+    def turn(self) -> Turn:
+        return self.turns[-1]
+
+    @property
+    def screen(self) -> str:
+        return self.turn.state["scr"]
+
+    @property
+    def vals(self) -> dict:
+        return self.turn.state["vals"]
+
+    def press(self, *inputs: str) -> str:
+        for raw in inputs:
+            previous = self.turn
+            before = copy.deepcopy(previous.state)
+            self._take(engine.step(self.menu, previous.state, raw, self.ctx))
+            assert previous.state == before  # step never changes the state it is given
+        return self.turn.text
+
+
+# -- journey 1: registration ------------------------------------------------------
+
+def test_registration_path():
+    d = Dial(new=True)
+    assert d.calls[0] == engine.ActionCall("identify", {"phone": PHONE, "lang": "rw"}, "start")
+    assert d.screen == "language"
+    assert d.turn.text == ("Isoko\nHitamo ururimi\nChoose a language\nChoisissez la langue\n"
+                           "1. Kinyarwanda\n2. English\n3. Francais")
+    name = "Welcome to Isoko, the producers' market.\nWhat is your name?\n0. Back"
+    assert d.press("2") == name
+    assert d.vals["lang"] == "en"
+    # `back: false` hides the language screen's own back line; it can still be returned to.
+    assert d.press("0").startswith("Isoko\nHitamo ururimi\n")
+    assert d.screen == "language" and d.turn.state["hist"] == []
+    assert d.press("2") == name
+
+    page1 = d.press("Alice")
+    assert page1 == ("Choose your district:\n1. Gasabo\n2. Kicukiro\n3. Nyarugenge\n4. Bugesera\n"
+                     "5. Gatsibo\n6. Kayonza\n7. Kirehe\n98. More\n0. Back")
+    page2 = d.press("98")
+    assert page2 == ("1. Ngoma\n2. Nyagatare\n3. Rwamagana\n4. Burera\n5. Gakenke\n6. Gicumbi\n"
+                     "7. Musanze\n98. More\n0. Back")
+    assert d.press("0") == page1
+    assert d.press("98") == page2
+    assert d.press("98") == "1. Rulindo\n0. Back"
+    assert d.press("0") == page2
+    consent = d.press("3")  # the third line of page 2: Rwamagana, not Nyarugenge
+    assert consent == ("Isoko keeps your number, name and district to connect you with buyers. "
+                       "Do you agree?\n1. Yes\n2. No\n0. Back")
+    assert d.press("1") == "Isoko: Hello Alice\n1. Sell goods\n2. My listings\n3. Exit"
+    assert d.calls[-1] == engine.ActionCall("register", {
+        "phone": PHONE, "lang": "en", "name": "Alice",
+        "district": "d10", "district_label": "Rwamagana"}, "do_register")
+    assert [c.name for c in d.calls] == ["identify", "register"]
+
+
+def test_history_does_not_lead_back_into_a_finished_registration():
+    d = Dial(new=True)
+    d.press("2", "Alice", "1", "1")
+    assert d.screen == "main"
+    assert d.turn.state["hist"] == []
+    d.press("1")
+    assert d.screen == "sell_product" and d.turn.state["hist"] == ["main"]
+    d.press("0")
+    assert d.screen == "main"
+    assert d.press("0").startswith("Invalid choice.\nIsoko: Hello Alice")  # main has no back
+    assert d.screen == "main"
+    assert [c.name for c in d.calls] == ["identify", "register"]
+
+
+def test_refused_consent_ends_without_registering():
+    d = Dial(new=True)
+    text = d.press("3", "Jean", "1", "2")
+    assert text == "Sans votre accord nous ne pouvons pas vous inscrire. Rappelez quand vous voulez."
+    assert d.turn.end and d.turn.state["end"]
+    assert [c.name for c in d.calls] == ["identify"]
+
+
+def test_no_districts_skips_to_unavailable():
+    d = Dial(new=True, ctx=make_ctx(districts=[]))
+    assert d.press("2", "Alice") == "Service unavailable now. Please try again later."
+    assert d.turn.end
+
+
+# -- journey 2: selling ----------------------------------------------------------
+
+def test_sell_path_with_grades():
+    d = Dial()
+    assert d.calls[0].name == "identify" and d.screen == "main"
+    assert d.press("1") == "Urashaka kugurisha iki?\n1. Maize\n2. Beans\n3. Eggs\n0. Subira inyuma"
+    assert d.press("1") == "Urwego rwa Maize:\n1. Grade A\n2. Grade B\n0. Subira inyuma"
+    assert d.press("2") == "Maize: umubare (kg)?\n0. Subira inyuma"
+    assert d.press("50 kg") == "Igiciro cya kg 1 mu RWF?\nIgiciro fatizo: 400 RWF\n0. Subira inyuma"
+    confirm = d.press("1,200")
+    call = d.calls[-1]
+    assert call.name == "price_listing" and call.screen == "price_listing"
+    assert {k: call.values[k] for k in ("product", "product_label", "product_unit", "product_ref",
+                                       "grade", "grade_label", "quantity", "price")} == {
+        "product": "maize", "product_label": "Maize", "product_unit": "kg", "product_ref": 400,
+        "grade": "B", "grade_label": "Grade B", "quantity": 50, "price": 1200}
+    assert confirm == ("Maize Grade B\n50 kg x 1,200 RWF\nYose: 60,000 RWF\nEmeza?\n"
+                       "1. Yego\n2. Oya\n0. Subira inyuma")
+    done = d.press("1")
+    assert [c.name for c in d.calls] == ["identify", "price_listing", "create_listing"]
+    assert done == "Byanditswe! Kode: K7Q2XA. Urabona SMS yemeza."
+    assert d.turn.end and d.turn.state["end"]
+
+
+def test_sell_path_without_grades_skips_the_grade_screen():
+    d = Dial()
+    d.press("1")
+    assert d.press("3") == "Eggs: umubare (pcs)?\n0. Subira inyuma"
+    assert d.screen == "sell_quantity"
+    assert not any(k.startswith("grade") for k in d.vals)
+    d.press("0")
+    assert d.screen == "sell_product"  # the skipped list is not in the history
+
+
+def test_a_product_without_grades_forgets_an_earlier_grade():
+    d = Dial()
+    d.press("1", "1", "1")
+    assert d.vals["grade"] == "A" and d.screen == "sell_quantity"
+    d.press("0", "0")
+    assert d.screen == "sell_product"
+    d.press("3", "300", "150")
+    call = d.calls[-1]
+    assert call.name == "price_listing"
+    assert call.values["product"] == "eggs"
+    assert not any(k.startswith("grade") for k in call.values)
+    assert d.turn.text.startswith("Eggs \n300 pcs x 150 RWF\nYose: 45,000 RWF\n")
+
+
+def test_cancelling_a_listing_creates_nothing():
+    d = Dial()
+    assert d.press("1", "3", "10", "100", "2") == "Byahagaritswe. Nta cyanditswe."
+    assert [c.name for c in d.calls] == ["identify", "price_listing"]
+    assert d.turn.end
+
+
+def test_no_products_ends_politely():
+    d = Dial(ctx=make_ctx(products=[]))
+    assert d.press("1") == "Nta bicuruzwa biri ku isoko ubu. Ongera ugerageze nyuma."
+    assert d.turn.end
+
+
+# -- journey 3: managing listings ---------------------------------------------------
+
+@pytest.mark.parametrize(("inputs", "outcome", "action", "expected"), [
+    (["2", "1", "1", "80"], "ok", "update_quantity", "{listing_code} yahinduwe: 80 kg, 400 RWF."),
+    (["2", "1", "2", "450 frw"], "ok", "update_price", "{listing_code} yahinduwe: 50 kg, 450 RWF."),
+    (["2", "1", "3", "1"], "ok", "withdraw", "{listing_code} yakuwe ku isoko."),
+    (["2", "1", "1", "80"], "gone", "update_quantity", "Icyo gicuruzwa ntikikiboneka."),
+    (["2", "1", "3", "1"], "gone", "withdraw", "Icyo gicuruzwa ntikikiboneka."),
+])
+def test_managing_a_listing(inputs, outcome, action, expected):
+    d = Dial(outcomes={action: outcome})
+    assert d.press(*inputs) == expected.format(listing_code="ABC123")
+    assert d.calls[-1].name == action
+    assert d.calls[-1].values["listing"] == "L1"
+    assert d.turn.end
+
+
+def test_listing_menu_shows_the_chosen_listing_and_withdraw_can_be_refused():
+    d = Dial()
+    d.press("2")
+    assert d.turn.text == "Ibyo ucuruza:\n1. Maize 50 kg\n2. Eggs 300 pcs\n0. Subira inyuma"
+    menu = d.press("2")
+    assert menu.startswith("Eggs 300 pcs\nIgiciro: 150 RWF\n1. Hindura umubare")
+    assert d.vals["listing_code"] == "XYZ789" and d.vals["listing_unit"] == "pcs"
+    assert d.press("3") == "Kuramo XYZ789 ku isoko?\n1. Yego\n2. Oya\n0. Subira inyuma"
+    assert d.press("2") == menu
+    assert d.screen == "listing_menu"
+    # Back from there leads to the list once, not to the listing menu a second time.
+    assert d.press("0").startswith("Ibyo ucuruza:\n")
+
+
+def test_no_listings_offers_to_sell():
+    d = Dial(ctx=make_ctx(listings=[]))
+    d.press("2")
+    assert d.screen == "no_listings"
+    d.press("1")
+    assert d.screen == "sell_product"
+
+
+# -- invalid input, navigation ---------------------------------------------------
+
+@pytest.mark.parametrize(("inputs", "error"), [
+    (["1", "3", "abc"], "Andika umubare, urugero 50."),
+    (["1", "3", "2.5"], "Andika umubare wuzuye."),
+    (["1", "3", "0 pcs"], "Umubare ni muto cyane."),
+    (["1", "3", "2000000"], "Umubare ni munini cyane."),
+    (["1", "3", "50 bags"], "Andika umubare, urugero 50."),
+    (["1", "3", "10", "12.5 rwf"], "Andika umubare wuzuye."),
+    (["1", "9"], "Igisubizo ntikemewe."),
+    (["1", "²"], "Igisubizo ntikemewe."),
+    (["1", "3", "5", "100", "3"], "Igisubizo ntikemewe."),
+    (["7"], "Igisubizo ntikemewe."),
+    (["0"], "Igisubizo ntikemewe."),  # main takes no back key
+])
+def test_invalid_input_shows_the_error_above_the_same_prompt(inputs, error):
+    d = Dial()
+    d.press(*inputs[:-1])
+    screen, before = d.screen, d.turn.text
+    after = d.press(inputs[-1])
+    assert d.screen == screen
+    assert after == f"{error}\n{before}"
+
+
+def test_a_name_is_sanitized_when_shown():
+    d = Dial(new=True)
+    d.press("2", "  François   Ñ\U0001F600 ", "1", "1")
+    assert d.calls[-1].values["name"] == "François Ñ\U0001F600"
+    assert d.turn.text.startswith("Isoko: Hello Francois Ñ?\n")
+
+
+def test_back_pops_history_across_a_pure_action():
+    d = Dial()
+    d.press("1", "1", "1", "50", "400")
+    assert d.screen == "sell_confirm"
+    assert d.press("0") == "Igiciro cya kg 1 mu RWF?\nIgiciro fatizo: 400 RWF\n0. Subira inyuma"
+    assert d.press("0").startswith("Maize: umubare (kg)?")
+    assert d.press("0").startswith("Urwego rwa Maize:")
+    assert d.press("0") == "Urashaka kugurisha iki?\n1. Maize\n2. Beans\n3. Eggs\n0. Subira inyuma"
+    assert d.vals["quantity"] == 50  # collected values stay; going back only moves
+    assert d.press("0").startswith("Isoko: Muraho Alice\n")
+    assert d.turn.state["hist"] == []
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4, 5])
+def test_home_key_returns_to_main_from_any_depth(depth):
+    d = Dial()
+    d.press(*["1", "1", "1", "50", "400"][:depth])
+    assert d.screen != "main"
+    assert d.press("00") == "Isoko: Muraho Alice\n1. Kugurisha\n2. Ibyo ncuruza\n3. Sohoka"
+    assert d.screen == "main" and d.turn.state["hist"] == [] and d.turn.state["pg"] == 0
+
+
+def test_home_key_works_only_once_home_was_visited():
+    d = Dial(new=True)
+    d.press("2", "Alice")
+    assert d.screen == "ask_district"
+    assert d.press("00").startswith("Invalid choice.\nChoose your district:")
+    assert d.screen == "ask_district"
+
+
+def test_more_past_the_last_page_stays_on_it():
+    d = Dial(new=True)
+    last = d.press("2", "Alice", "98", "98")
+    assert d.press("98") == last
+    assert d.turn.state["pg"] == 2
+    assert d.press("1").startswith("Isoko keeps your number")
+    assert d.vals["district"] == "d15"
+
+
+# -- resume, redisplay, end, purity ------------------------------------------------
+
+def test_redisplay_shows_the_same_page_and_changes_nothing():
+    d = Dial(new=True)
+    page2 = d.press("2", "Alice", "98")
+    state = copy.deepcopy(d.turn.state)
+    again = engine.redisplay(MENU, d.turn.state, CTX)
+    assert again.text == page2 and not again.end and again.action is None
+    assert again.state == state and d.turn.state == state
+    assert engine.step(MENU, again.state, "1", CTX).state["vals"]["district"] == "d08"
+
+
+def test_resume_merges_values_and_routes_the_outcome():
+    turn = engine.start(MENU, {"phone": PHONE}, CTX)
+    state = copy.deepcopy(turn.state)
+    nxt = engine.resume(MENU, turn.state, "registered", {"name": "Uwase"}, CTX)
+    assert turn.state == state
+    assert nxt.state["scr"] == "main" and nxt.state["vals"]["name"] == "Uwase"
+    assert nxt.text.startswith("Isoko: Muraho Uwase\n")
+
+
+@pytest.mark.parametrize(("inputs", "outcome"), [
+    ([], "gone"),              # identify answers registered or new
+    ([], "ok"),
+    (["1", "1", "1", "5", "100"], "gone"),  # at price_listing, which routes only ok
+])
+def test_an_unrouted_outcome_raises(inputs, outcome):
+    turn = engine.start(MENU, {"phone": PHONE}, CTX)
+    turn = engine.resume(MENU, turn.state, "registered", {"name": "A"}, CTX) if inputs else turn
+    for raw in inputs:
+        turn = engine.step(MENU, turn.state, raw, CTX)
+    assert turn.action is not None and MENU.screens[turn.state["scr"]].type == "action"
+    with pytest.raises(EngineError, match="no route for outcome"):
+        engine.resume(MENU, turn.state, outcome, {}, CTX)
+
+
+def test_resume_outside_an_action_screen_raises():
+    d = Dial()
+    with pytest.raises(EngineError):
+        engine.resume(MENU, d.turn.state, "ok", {}, CTX)
+
+
+def test_input_on_an_action_screen_raises():
+    turn = engine.start(MENU, {"phone": PHONE}, CTX)
+    with pytest.raises(EngineError, match="takes no input"):
+        engine.step(MENU, turn.state, "1", CTX)
+
+
+@pytest.mark.parametrize(("lang", "ended"), [
+    ("rw", "Byarangiye. Ongera uhamagare."),
+    ("en", "Session ended. Please dial again."),
+    ("fr", "Session terminee. Recomposez."),
+])
+def test_after_an_end_screen_every_step_answers_ended(lang, ended):
+    d = Dial(lang=lang)
+    d.press("3")
+    assert d.screen == "bye" and d.turn.end and d.turn.state["end"] is True
+    for raw in ("1", "0", "00", ""):
+        turn = engine.step(MENU, d.turn.state, raw, CTX)
+        assert (turn.text, turn.end, turn.action) == (ended, True, None)
+        assert turn.state == d.turn.state
+
+
+def test_step_never_mutates_the_state_passed_in():
+    d = Dial(new=True)
+    for raw in ["2", "Alice", "98", "0", "x", "1", "1"]:
+        state = d.turn.state
+        frozen = copy.deepcopy(state)
+        nxt = engine.step(MENU, state, raw, CTX)
+        assert state == frozen
+        assert nxt.state is not state and nxt.state["vals"] is not state["vals"]
+        assert nxt.state["hist"] is not state["hist"]
+        d.turns.append(nxt)
+        if nxt.action:
+            d.turns.append(engine.resume(MENU, nxt.state, "ok", {}, CTX))
+
+
+# -- every page fits, in every language --------------------------------------------
+
+LONG = make_ctx(
+    districts=[Item(f"d{i}", f"D{i:02}" + "w" * 9) for i in range(30)],        # 12 characters
+    products=[Item("long", "P" * 20, {"unit": "u" * 5, "ref": 99_999_999}),
+              Item("flat", "F" * 20, {"unit": "kg", "ref": 10})],
+    grades={"long": [Item(f"g{i}", "G" * 16) for i in range(9)]},
+    listings=[Item(f"L{i}", "L" * 36, {"code": "C" * 6, "unit": "u" * 5,
+                                       "quantity": 999_999_999, "price": 99_999_999})
+              for i in range(9)],
+)
+PROBES = ["1", "2", "3", "4", "7", "98", "0", "00", "abc", "2.5", "999999999999",
+          "W" * 30, "100000000", "x"]
+
+
+def _explore(lang: str, ctx: Context) -> tuple[list[str], set[str]]:
+    """Every page a bounded walk reaches (each action answered with each of its
+    outcomes, every probe typed on every screen), and the screens it showed."""
+    pages, screens, seen = [], set(), set()
+
+    def settle(turn: Turn) -> list[Turn]:
+        if turn.action is None:
+            return [turn]
+        out = []
+        for outcome in sorted(MENU.screens[turn.state["scr"]].outcomes):
+            _, values = answer(turn.action, outcome)
+            if outcome == "registered":
+                values = {"name": "N" * 30}
+            out += settle(engine.resume(MENU, turn.state, outcome, values, ctx))
+        return out
+
+    frontier = settle(engine.start(MENU, {"phone": PHONE, "lang": lang}, ctx))
+    for _ in range(10):
+        following = []
+        for turn in frontier:
+            pages.append(turn.text)
+            screens.add(turn.state["scr"])
+            if turn.end:
+                continue
+            for raw in PROBES:
+                for t in settle(engine.step(MENU, turn.state, raw, ctx)):
+                    key = (t.state["scr"], t.state["pg"], t.text)
+                    if key not in seen:
+                        seen.add(key)
+                        following.append(t)
+        frontier = following
+    return pages, screens
+
+
+@pytest.mark.parametrize("lang", ["rw", "en", "fr"])
+@pytest.mark.parametrize("ctx", [CTX, LONG], ids=["plain", "longest"])
+def test_every_page_fits_in_every_language(lang, ctx):
+    pages, screens = _explore(lang, ctx)
+    actions = {s for s, screen in MENU.screens.items() if screen.type == "action"}
+    # The empty-list screens are walked in their own tests above.
+    assert set(MENU.screens) - actions - screens == {"no_listings", "no_products", "unavailable"}
+    for page in pages:
+        assert gsm7.length(page) <= 160, page
+        assert gsm7.first_non_gsm7(page) is None, page
+    # Pages built from strings alone: the end of a session, and the gateway's
+    # offer to continue a dropped one (with the error shown above it).
+    offer = "\n".join([MENU.string("invalid", lang), MENU.string("resume", lang),
+                       f"1. {MENU.string('yes', lang)}", f"2. {MENU.string('no', lang)}"])
+    assert gsm7.length(offer) <= 160
+    assert 0 < gsm7.length(MENU.string("ended", lang)) <= 160
+
+
+# -- a confirm screen whose answers spill to a second page ---------------------------
+
+def _spilling_confirm():
+    strings = {k: k for k in REQUIRED_STRINGS} | {"invalid": "Non.", "yes": "Oui",
+                                                  "no": "Non, annuler", "more": "Suite",
+                                                  "back": "Retour"}
+    return load({
+        "name": "t", "languages": ["fr"], "start": "m", "strings": strings,
+        "screens": {
+            "m": {"type": "menu", "text": "M", "options": [{"label": "go", "next": "c"}]},
+            "c": {"type": "confirm", "text": "x" * 130, "next": "y", "cancel": "n"},
+            "y": {"type": "end", "text": "OUI"},
+            "n": {"type": "end", "text": "NON"},
+        }}, 1)
+
+
+def test_confirm_answers_follow_the_page_they_are_shown_on():
+    menu = _spilling_confirm()
+    first = engine.step(menu, engine.start(menu).state, "1")
+    assert first.text.endswith("\n1. Oui\n98. Suite\n0. Retour")
+    second = engine.step(menu, first.state, "98")
+    assert second.text == "1. Non, annuler\n0. Retour"
+    assert engine.step(menu, second.state, "1").text == "NON"
+    # An invalid answer goes back to the first page with the error above the
+    # text (so it is seen), which pushes both answers to the next page: the
+    # numbers still follow what is shown.
+    again = engine.step(menu, second.state, "2")
+    assert again.text.startswith("Non.\nxxx") and again.text.endswith("\n98. Suite\n0. Retour")
+    assert engine.step(menu, again.state, "1").text.startswith("Non.\n")
+    answers = engine.step(menu, again.state, "98")
+    assert answers.text == "1. Oui\n2. Non, annuler\n0. Retour"
+    assert engine.step(menu, answers.state, "1").text == "OUI"
+    assert engine.step(menu, answers.state, "2").text == "NON"
+    assert engine.step(menu, engine.step(menu, second.state, "0").state, "1").text == "OUI"
+    assert engine.step(menu, first.state, "1").text == "OUI"
+
+
+# -- property: nothing a user types breaks a session --------------------------------
+
+KEYS = st.sampled_from(["0", "00", "98", "1", "2", "3", "4", "5", "6", "7", "8", "9", "50",
+                        "1,000", "2.5", "Alice", "²", "\u0661", "\uff11"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), inputs=st.lists(st.one_of(st.text(max_size=40), KEYS), max_size=30),
+       lang=st.sampled_from(["rw", "en", "fr"]), long_labels=st.booleans())
+def test_any_input_sequence_is_safe(data, inputs, lang, long_labels):
+    """Every action is answered with one of its declared outcomes (drawn, so the
+    first declared one among them) and plausible values; the state goes through
+    JSON between hops, as the gateway stores it."""
+    ctx = LONG if long_labels else CTX
+
+    def settle(turn: Turn) -> Turn:
+        while turn.action:
+            screen = MENU.screens[turn.state["scr"]]
+            outcome = data.draw(st.sampled_from(sorted(screen.outcomes)), label=screen.id)
+            _, values = answer(turn.action, outcome)
+            turn = engine.resume(MENU, turn.state, outcome, values, ctx)
+        return turn
+
+    turn = settle(engine.start(MENU, {"phone": PHONE, "lang": lang}, ctx))
+    for raw in inputs:
+        assert gsm7.length(turn.text) <= MENU.limit
+        assert gsm7.first_non_gsm7(turn.text) is None
+        frozen = copy.deepcopy(turn.state)
+        nxt = settle(engine.step(MENU, turn.state, raw, ctx))
+        assert turn.state == frozen
+        if turn.end:
+            assert nxt.end and nxt.text == MENU.string("ended", turn.state["vals"]["lang"])
+        stored = json.loads(json.dumps(nxt.state))
+        assert stored == nxt.state
+        turn = Turn(nxt.text, nxt.end, stored)
+    assert gsm7.length(turn.text) <= MENU.limit
+    assert gsm7.first_non_gsm7(turn.text) is None

@@ -1,0 +1,258 @@
+"""The linter, against golden definitions that each carry one kind of problem."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+import menus
+from menus import gsm7, texts
+from menus.lint import Capabilities, errors, lint
+from menus.loader import MenuCache, load
+from menus.model import REQUIRED_STRINGS, DefinitionError, compile_menu
+
+GOLDEN = Path(__file__).parent / "golden"
+MARKETPLACE = Path(menus.__file__).parent / "definitions" / "marketplace.yaml"
+GOLDEN_CAPS = Capabilities(actions={"save": {"ok"}}, sources={"products": 20})
+MARKETPLACE_CAPS = Capabilities(
+    actions={"identify": {"registered", "new"}, "register": {"ok"}, "price_listing": {"ok"},
+             "create_listing": {"ok"}, "update_quantity": {"ok", "gone"},
+             "update_price": {"ok", "gone"}, "withdraw": {"ok", "gone"}},
+    sources={"districts": 12, "products": 20, "grades": 16, "my_listings": 36},
+)
+
+
+def definition(name: str) -> dict:
+    return yaml.safe_load((GOLDEN / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def test_valid_golden_lints_clean_and_loads():
+    assert lint(definition("valid"), GOLDEN_CAPS) == []
+    assert lint(definition("valid")) == []
+    menu = load(definition("valid"), 7, GOLDEN_CAPS)
+    assert (menu.name, menu.version, menu.languages, menu.start) == ("golden", 7, ("en", "fr"), "main")
+
+
+# (file, screen, language, page, substring of the message): the one problem each file has.
+GOLDEN_CASES = [
+    ("dangling_next", "main", None, None, "unknown next screen 'help'"),
+    ("unreachable", "orphan", None, None, "unreachable screen"),
+    ("no_end", "loop_a", None, None, "no end screen is reachable from here"),
+    ("no_end", "loop_b", None, None, "no end screen is reachable from here"),
+    ("missing_translation", "qty", "fr", None, "text: missing translation"),
+    ("long_french", "qty", "fr", 1, "over the limit of 160"),
+    ("non_gsm", "bye", "fr", None,
+     "character outside GSM-7: 'ç' (U+00E7 LATIN SMALL LETTER C WITH CEDILLA)"),
+    ("bad_regex", "qty", None, None, "validate: regex does not compile"),
+    ("unknown_action", "save", None, None, "unknown action 'sav'"),
+    ("undeclared_placeholder", "done", "en", None, "placeholder {ref} has no declared length"),
+    ("overlong_worst_case", "done", "en", 1, "over the limit of 160"),
+    ("overlong_worst_case", "done", "fr", 1, "over the limit of 160"),
+]
+
+
+@pytest.mark.parametrize(("name", "screen", "language", "page", "message"), GOLDEN_CASES)
+def test_golden_problem_is_found_and_located(name, screen, language, page, message):
+    found = lint(definition(name), GOLDEN_CAPS)
+    assert any((p.severity, p.screen, p.language, p.page) == ("error", screen, language, page)
+               and message in p.message for p in found), [str(p) for p in found]
+
+
+@pytest.mark.parametrize("name", sorted({case[0] for case in GOLDEN_CASES}))
+def test_each_golden_file_has_exactly_its_problems(name):
+    expected = {(s, lang, pg) for n, s, lang, pg, _ in GOLDEN_CASES if n == name}
+    found = lint(definition(name), GOLDEN_CAPS)
+    assert {(p.screen, p.language, p.page) for p in found} == expected
+    assert all(p.severity == "error" for p in found)
+    with pytest.raises(DefinitionError) as raised:
+        load(definition(name), 1, GOLDEN_CAPS)
+    assert raised.value.problems == found
+
+
+def test_golden_files_are_complete():
+    on_disk = {p.stem for p in GOLDEN.glob("*.yaml")}
+    assert on_disk == {case[0] for case in GOLDEN_CASES} | {"valid"}
+
+
+def test_long_french_is_a_200_character_text():
+    text = definition("long_french")["screens"]["qty"]["text"]["fr"]
+    assert len(text) == 200 and gsm7.first_non_gsm7(text) is None
+
+
+def test_overlong_worst_case_fits_with_short_values():
+    menu, problems = compile_menu(definition("overlong_worst_case"))
+    assert menu is not None and problems == []
+    template = menu.screens["done"].text["fr"]
+    short = texts.fill(template, {"code": "K7Q2XA", "note": "Merci."}, menu.placeholders)
+    assert short == "Enregistre: K7Q2XA. Merci."
+    assert gsm7.length(short) <= menu.limit
+    assert gsm7.length(texts.worst_case(template, menu.placeholders)) > menu.limit
+
+
+def test_unknown_action_is_only_checked_against_capabilities():
+    assert lint(definition("unknown_action")) == []
+
+
+def test_problem_reads_with_its_location():
+    found = lint(definition("long_french"), GOLDEN_CAPS)
+    assert [str(p) for p in found] == [
+        "error: screen qty, language fr, page 1: page is 235 characters at worst case, "
+        "over the limit of 160"]
+
+
+# -- every other check, on small edits of the valid golden file ----------------------
+
+def _edit(change):
+    d = definition("valid")
+    change(d)
+    return d
+
+
+def _set(path: str, value):
+    def change(d):
+        *parents, last = path.split(".")
+        node = d
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        node[last] = value
+    return change
+
+
+def _delete(path: str):
+    def change(d):
+        *parents, last = path.split(".")
+        node = d
+        for key in parents:
+            node = node[key]
+        del node[last]
+    return change
+
+
+CHECKS = [
+    # (edit, caps, screen, language, message)
+    (_set("screens", {}), None, None, None, "screens must be a non-empty mapping"),
+    (_set("languages", []), None, None, None, "languages must list at least one language"),
+    (_set("limit", 200), None, None, None, "limit must be an integer from 60 to 182"),
+    (_set("start", "nowhere"), None, None, None, "start screen 'nowhere' does not exist"),
+    (_set("home", "nowhere"), None, None, None, "home screen 'nowhere' does not exist"),
+    (_set("keys", {"home": "0"}), None, None, None, "navigation keys must differ"),
+    (_set("placeholders.code", 0), None, None, None, "placeholder 'code' needs a positive max"),
+    (_set("placeholders.code", {"max": 6, "format": "date"}), None, None, None,
+     "placeholder 'code' needs a positive max and a known format"),
+    (_delete("strings.ended"), None, None, "fr", "missing string 'ended'"),
+    (_delete("strings.err_choice"), None, None, "en", "missing string 'err_choice'"),
+    (_set("strings.no", {"en": "No"}), None, None, "fr", "string no: missing translation"),
+    (_set("strings.yes", {"en": True, "fr": "Oui"}), None, None, None,
+     "string yes must map languages to texts"),
+    (_set("screens.bye.type", "exit"), None, "bye", None, "unknown screen type 'exit'"),
+    (_set("screens.bye", "end"), None, "bye", None, "screen must be a mapping"),
+    (_delete("screens.pick.empty"), None, "pick", None, "list screen needs empty"),
+    (_delete("screens.qty.field"), None, "qty", None, "input screen needs field"),
+    (_delete("screens.sure.cancel"), None, "sure", None, "confirm screen needs cancel"),
+    (_delete("screens.bye.text"), None, "bye", None, "screen has no text"),
+    (_set("screens.main.options", [{"label": "x"}]), None, "main", None,
+     "option 1 needs a label and a next screen"),
+    (_set("screens.save.next", "done"), None, "save", None, "action next must map outcomes"),
+    (_set("screens.qty.validate", {"type": "float"}), None, "qty", None,
+     "validate: unknown validator type 'float'"),
+    (_set("screens.qty.validate", {"type": "integer", "min": 5, "max": 1}), None, "qty", None,
+     "validate: validator min is greater than max"),
+    (_set("screens.bye.text", {"en": "Bye {Name}", "fr": "Salut"}), None, "bye", "en",
+     "text: bad placeholder {Name}"),
+    (_set("screens.bye.text", {"en": "Bye }", "fr": "Salut"}), None, "bye", "en",
+     "text: unbalanced brace"),
+    (_set("screens.bye.text", {"en": "Bye \u2019", "fr": "Salut"}), None, "bye", "en",
+     "character outside GSM-7: '\u2019' (U+2019 RIGHT SINGLE QUOTATION MARK)"),
+    (_set("screens.main.options.0.label", {"en": "Sell", "fr": "Vendre ça"}), None, "main", "fr",
+     "option 1: character outside GSM-7"),
+    (_set("screens.pick.source", "crops"), GOLDEN_CAPS, "pick", None, "unknown source 'crops'"),
+    (_set("screens.save.next", {"ok": "done"}),
+     Capabilities(actions={"save": {"ok", "gone"}}, sources={"products": 20}), "save", None,
+     "action save outcome 'gone' is not routed"),
+    (_set("screens.pick.text", "x" * 130), GOLDEN_CAPS, "pick", "en", "over the limit of 160"),
+]
+
+
+@pytest.mark.parametrize(("change", "caps", "screen", "language", "message"), CHECKS)
+def test_each_check_reports_where(change, caps, screen, language, message):
+    found = errors(lint(_edit(change), caps))
+    assert any(p.screen == screen and p.language == language and message in p.message
+               for p in found), [str(p) for p in found]
+
+
+def test_a_language_not_in_the_menu_is_only_a_warning():
+    found = lint(_edit(_set("screens.bye.text", {"en": "Bye", "fr": "Salut", "de": "Tschuss"})))
+    assert [(p.severity, p.screen, p.language, p.message) for p in found] == [
+        ("warning", "bye", "de", "text: language not in the menu's languages")]
+    load(_edit(_set("screens.bye.text", {"en": "Bye", "fr": "Salut", "de": "X"})), 1)
+
+
+def test_a_single_string_serves_every_language():
+    d = _edit(_set("screens.bye.text", "Murabeho"))
+    assert lint(d, GOLDEN_CAPS) == []
+    assert compile_menu(d)[0].screens["bye"].text == {"*": "Murabeho"}
+
+
+def test_unquoted_yaml_yes_and_no_are_booleans():
+    raw = (GOLDEN / "valid.yaml").read_text(encoding="utf-8")
+    unquoted = raw.replace('"yes":', "yes:").replace('"no":', "no:")
+    assert unquoted != raw
+    found = errors(lint(yaml.safe_load(unquoted)))
+    assert {p.message for p in found} >= {"missing string 'yes'", "missing string 'no'"}
+
+
+def test_pages_are_not_measured_while_a_name_is_unknown():
+    d = _edit(_set("screens.pick.text", "x" * 300))
+    d["screens"]["main"]["options"].append({"label": "Help", "next": "help"})
+    messages = [p.message for p in lint(d, GOLDEN_CAPS)]
+    assert messages == ["unknown next screen 'help'"]
+
+
+def test_lint_does_not_change_the_definition():
+    d = definition("long_french")
+    before = copy.deepcopy(d)
+    lint(d, GOLDEN_CAPS)
+    assert d == before
+
+
+def test_required_strings_cover_the_validators_errors():
+    assert {"more", "back", "yes", "no", "invalid", "ended", "resume", "err_decimal", "err_number",
+            "err_too_small", "err_too_big", "err_too_short", "err_too_long", "err_format",
+            "err_choice"} == set(REQUIRED_STRINGS)
+
+
+# -- the shipped menu ----------------------------------------------------------------
+
+def test_shipped_marketplace_lints_without_error():
+    d = yaml.safe_load(MARKETPLACE.read_text(encoding="utf-8"))
+    found = lint(d, MARKETPLACE_CAPS)
+    assert errors(found) == [], [str(p) for p in found]
+    menu = load(d, 1, MARKETPLACE_CAPS)
+    assert menu.limit == 160 and set(menu.languages) == {"rw", "en", "fr"}
+
+
+def test_shipped_marketplace_fails_without_a_capability_it_uses():
+    d = yaml.safe_load(MARKETPLACE.read_text(encoding="utf-8"))
+    caps = Capabilities({**MARKETPLACE_CAPS.actions, "withdraw": {"ok", "gone", "locked"}},
+                        MARKETPLACE_CAPS.sources)
+    assert [str(p) for p in errors(lint(d, caps))] == [
+        "error: screen do_withdraw: action withdraw outcome 'locked' is not routed"]
+
+
+def test_menu_cache_compiles_once_per_version():
+    fetched = []
+
+    def fetch():
+        fetched.append(1)
+        return definition("valid")
+
+    cache = MenuCache(GOLDEN_CAPS, size=2)
+    first = cache.get("golden", 1, fetch)
+    assert cache.get("golden", 1, fetch) is first
+    assert len(fetched) == 1
+    cache.get("golden", 2, fetch)
+    cache.get("golden", 3, fetch)  # evicts version 1
+    cache.get("golden", 1, fetch)
+    assert len(fetched) == 4
