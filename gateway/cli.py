@@ -93,12 +93,22 @@ def db() -> None:
     """Database commands."""
 
 
+def upgrade_or_fail(database) -> None:
+    """Migrate, or stop with one clear line when the database is unreachable."""
+    from sqlalchemy.exc import OperationalError
+    try:
+        database.upgrade()
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
+        raise click.ClickException(f"cannot reach the database: {reason}") from None
+
+
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations."""
     from gateway.db import Database
     database = Database(_settings().database_url)
-    database.upgrade()
+    upgrade_or_fail(database)
     click.echo(f"database at revision {database.current_revision()}")
 
 

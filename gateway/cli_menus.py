@@ -18,9 +18,25 @@ def _read(path: str) -> str:
 
 
 def _services():
+    """Services with the schema in place (a fresh database gets it here)."""
     from gateway.app import build_services
-    from gateway.cli import _settings
-    return build_services(_settings())
+    from gateway.cli import _settings, upgrade_or_fail
+    services = build_services(_settings())
+    upgrade_or_fail(services.db)
+    return services
+
+
+def _set_live_head(services, name: str, version: int) -> None:
+    """Tell running gateways at once; if Redis is unreachable they still pick
+    the version up from the database within HEAD_TTL seconds."""
+    import redis
+
+    from gateway.ussd.sessions import HEAD_TTL
+    try:
+        services.store.set_head(name, version)
+    except redis.RedisError as exc:
+        click.echo(f"warning: Redis unreachable ({exc.__class__.__name__}); running gateways "
+                   f"switch within {HEAD_TTL} s", err=True)
 
 
 def register(main: click.Group) -> None:
@@ -50,7 +66,6 @@ def register(main: click.Group) -> None:
     def publish_cmd(file: str, note: str | None) -> None:
         """Publish FILE as the next version of its menu; new sessions get it at once."""
         services = _services()
-        services.db.upgrade()
         try:
             with services.db.session() as s:
                 row = menustore.publish(s, _read(file), created_by="cli", note=note)
@@ -59,7 +74,7 @@ def register(main: click.Group) -> None:
             for problem in exc.problems:
                 click.echo(f"{file}: {problem}", err=True)
             raise SystemExit(1) from None
-        services.store.set_head(name, version)
+        _set_live_head(services, name, version)
         click.echo(f"published {name} version {version}")
 
     @menus.command("list")
@@ -83,5 +98,5 @@ def register(main: click.Group) -> None:
                 menustore.rollback(s, name, version)
         except LookupError as exc:
             raise click.ClickException(str(exc)) from None
-        services.store.set_head(name, version)
+        _set_live_head(services, name, version)
         click.echo(f"{name} now serves version {version}")
