@@ -1,0 +1,128 @@
+"""An RQ worker inside the web process, for `gateway serve` without a worker.
+
+RQ's Worker is built to own a process: `work()` installs SIGINT/SIGTERM
+handlers (`signal.signal` raises ValueError off the main thread), times jobs
+out with SIGALRM (main thread only), and obeys a pub/sub "shutdown" command
+by sending SIGINT to its own pid (here: the web server). `ThreadWorker`
+switches those off and uses RQ's thread-safe `TimerDeathPenalty` instead.
+
+The thread runs `work(burst=True)` (drain the queues, then return) every
+`poll_interval` seconds until the stop event is set. A burst does not wait
+for jobs (no BLPOP), so stopping takes at most one poll interval plus the
+job in progress, and it behaves the same on `fakeredis.FakeRedis` and a real
+Redis. One exception: when Redis vanishes in the middle of a burst, RQ
+retries inside the burst until it is back; the thread is a daemon, so even
+then it never holds the process up at exit.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+
+from redis import Redis
+from rq.timeouts import TimerDeathPenalty
+from rq.worker import SimpleWorker
+
+from workers.queues import ALL_QUEUES, SERIALIZER
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 0.5  # seconds between bursts
+MAX_BACKOFF = 30.0  # seconds between attempts while Redis is unreachable
+
+
+class _QuietLog(logging.LoggerAdapter):
+    """RQ logs start, stop and each job at INFO; a worker restarted every half
+    second would flood the web log, so its INFO becomes DEBUG."""
+
+    def info(self, msg, *args, **kwargs):  # noqa: ANN001 - logging's signature
+        self.debug(msg, *args, **kwargs)
+
+
+class ThreadWorker(SimpleWorker):
+    """A SimpleWorker that can run off the main thread of a web process."""
+
+    death_penalty_class = TimerDeathPenalty
+    # RQ's in-burst reconnect backoff (default up to 60 s) delays noticing
+    # the stop event; keep it short.
+    max_connection_wait_time = 5.0
+
+    def _install_signal_handlers(self) -> None:
+        # Signals belong to the web server that owns the main thread.
+        pass
+
+    def subscribe(self) -> None:
+        # No pub/sub listener: its "shutdown" command would SIGINT the web
+        # server, and a thread per burst is waste.
+        pass
+
+    def unsubscribe(self) -> None:
+        pass
+
+
+def _keep_rq_off_logging() -> None:
+    """Stop RQ from configuring logging in the web process.
+
+    Each `work()` calls RQ's setup_loghandlers, which, when the `rq.*`
+    loggers have no handler up their hierarchy, adds stdout/stderr handlers
+    and turns propagation off, taking RQ's records away from the application.
+    A NullHandler counts as "a handler" and still lets records propagate.
+    """
+    for name in ("rq.worker", "rq.job"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+
+
+def make_worker(connection: Redis) -> ThreadWorker:
+    """A ThreadWorker on every queue, with the project's serializer."""
+    _keep_rq_off_logging()
+    worker = ThreadWorker(
+        list(ALL_QUEUES),
+        connection=connection,
+        serializer=SERIALIZER,
+        name=f"isoko-inprocess-{uuid.uuid4().hex[:12]}",
+    )
+    worker.log = _QuietLog(logging.getLogger("rq.worker"), {})
+    return worker
+
+
+def start_inprocess_worker(
+    connection: Redis, stop_event: threading.Event, *, poll_interval: float = POLL_INTERVAL
+) -> threading.Thread:
+    """Start a daemon thread that runs jobs from ALL_QUEUES until `stop_event`
+    is set; join the returned thread to wait for it.
+
+    Returns at once: even the worker's construction (which talks to Redis)
+    happens in the thread. Job errors are recorded by RQ (failed registry);
+    an error of the loop itself (Redis unreachable) is logged and retried
+    with a growing delay, so a Redis outage does not stop SMS for good.
+    """
+    thread = threading.Thread(
+        target=_run,
+        args=(connection, stop_event, poll_interval),
+        name="isoko-inprocess-worker",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
+def _run(connection: Redis, stop_event: threading.Event, poll_interval: float) -> None:
+    worker: ThreadWorker | None = None
+    failures = 0
+    while not stop_event.is_set():
+        try:
+            if worker is None:
+                worker = make_worker(connection)
+                log.info("in-process worker %s started on %s", worker.name, ", ".join(ALL_QUEUES))
+            # logging_level=None: leave the application's logging alone.
+            worker.work(burst=True, logging_level=None)
+            failures = 0
+        except Exception:
+            failures += 1
+            log.exception("in-process worker: burst failed (%d in a row)", failures)
+        # Back off while failing (Redis down) so the log is not flooded.
+        stop_event.wait(min(poll_interval * 2**failures, MAX_BACKOFF))
+    log.info("in-process worker %s stopped", worker.name if worker else "(never started)")
