@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import redis
 from flask import Flask, jsonify
 
-from gateway import menustore, redis_conn
+from gateway import api, console, menustore, metrics, redis_conn, simulator, sms_callbacks
 from gateway.db import Database
 from gateway.settings import Settings
+from gateway.ussd import events as ussd_events
 from gateway.ussd import views as ussd_views
 from gateway.ussd.hop import UssdService
 from gateway.ussd.sessions import SessionStore
@@ -67,7 +68,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app = Flask(__name__)
     app.config["SECRET_KEY"] = services.settings.secret_key
     app.extensions["isoko"] = services
-    app.register_blueprint(ussd_views.bp)
+    for blueprint in (ussd_views.bp, ussd_events.bp, sms_callbacks.bp, api.bp, console.bp,
+                      simulator.bp, metrics.bp):
+        app.register_blueprint(blueprint)
     _install_token_check(app, services.settings.callback_token)
 
     @app.get("/healthz")

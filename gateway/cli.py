@@ -112,10 +112,13 @@ def db_upgrade() -> None:
     click.echo(f"database at revision {database.current_revision()}")
 
 
-from gateway import cli_dial, cli_menus  # noqa: E402  (commands register on `main`)
+from gateway import cli_apikeys, cli_dial, cli_menus, cli_operators, cli_sms  # noqa: E402,I001
 
 cli_menus.register(main)
 cli_dial.register(main)
+cli_sms.register(main)
+cli_apikeys.register(main)
+cli_operators.register(main)
 
 if __name__ == "__main__":
     sys.exit(main())

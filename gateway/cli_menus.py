@@ -33,7 +33,7 @@ def _set_live_head(services, name: str, version: int) -> None:
 
     from gateway.ussd.sessions import HEAD_TTL
     try:
-        services.store.set_head(name, version)
+        services.store.set_head(name, version, published=True)
     except redis.RedisError as exc:
         click.echo(f"warning: Redis unreachable ({exc.__class__.__name__}); running gateways "
                    f"switch within {HEAD_TTL} s", err=True)

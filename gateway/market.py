@@ -237,6 +237,23 @@ def listings_of(s: Session, producer_id: int) -> list[Listing]:
     return list(s.scalars(query))
 
 
+def offers(s: Session, product_id: int, *, exclude_producer: int | None = None,
+           limit: int = 200) -> list[tuple[Listing, int]]:
+    """Active listings of a product with their seller's district id, cheapest
+    first (then oldest), leaving out `exclude_producer`'s own."""
+    query = (
+        select(Listing, Producer.district_id)
+        .join(Producer, Producer.id == Listing.producer_id)
+        .where(Listing.product_id == product_id, Listing.status == ListingStatus.ACTIVE,
+               Listing.quantity > 0)
+        .order_by(Listing.unit_price, Listing.created_at, Listing.id)
+        .limit(limit)
+    )
+    if exclude_producer is not None:
+        query = query.where(Listing.producer_id != int(exclude_producer))
+    return [(listing, district_id) for listing, district_id in s.execute(query)]
+
+
 def get_own_listing(s: Session, producer_id: int, listing_id: int) -> Listing:
     """The listing, if it belongs to the producer; raises NotFound / NotOwner."""
     listing = s.get(Listing, listing_id)

@@ -83,6 +83,7 @@ class ListingStatus(enum.StrEnum):
 
 class MessageStatus(enum.StrEnum):
     QUEUED = "queued"
+    SENDING = "sending"  # claimed by a worker; the provider may have it
     SENT = "sent"
     FAILED = "failed"
     DROPPED = "dropped"
@@ -210,6 +211,8 @@ class Message(Base):
     __table_args__ = (
         # The sweeper and the console look messages up by status and age.
         Index("ix_messages_status_created_at", "status", "created_at"),
+        # Delivery reports find their message by the provider's id.
+        Index("ix_messages_provider_message_id", "provider_message_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -228,6 +231,13 @@ class Message(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Delivery, from the provider's reports: Sent → Submitted → Buffered →
+    # Success | Failed | Rejected | AbsentSubscriber | Expired; only moves forward.
+    delivery_status: Mapped[str | None] = mapped_column(String(24))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failure_reason: Mapped[str | None] = mapped_column(String(64))
+    sender_id: Mapped[str | None] = mapped_column(String(16))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class MenuVersion(Base):
@@ -259,3 +269,15 @@ class MenuHead(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# Models of the other concerns live in their own modules; importing them here
+# puts every table on Base.metadata and lets callers import from one place.
+from gateway.models_trade import ApiKey, Order, OrderEvent, OrderStatus  # noqa: E402,F401
+from gateway.models_console import AuditEntry, Draft, Operator, Role  # noqa: E402,F401
+from gateway.models_messaging import (  # noqa: E402,F401
+    DeliveryReport,
+    InboundSms,
+    OptOut,
+    UssdSessionLog,
+)

@@ -2,6 +2,8 @@
 
 Tests get their own Redis database number (9) and their own PostgreSQL schema
 (`isoko_test` inside the `test` database), so they never touch a developer's data.
+Two test runs at once on one machine collide there: give the second its own
+with ISOKO_TEST_REDIS_DB and ISOKO_TEST_PG_SCHEMA.
 """
 from __future__ import annotations
 
@@ -10,13 +12,10 @@ import os
 import pytest
 import redis
 
-TEST_REDIS_URL = os.environ.get("ISOKO_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
-TEST_PG_SCHEMA = "isoko_test"
-TEST_PG_URL = os.environ.get(
-    "ISOKO_TEST_DATABASE_URL",
-    "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    f"?options=-csearch_path%3D{TEST_PG_SCHEMA}",
-)
+TEST_REDIS_URL = f"redis://127.0.0.1:6379/{int(os.environ.get('ISOKO_TEST_REDIS_DB', '9'))}"
+TEST_PG_SCHEMA = os.environ.get("ISOKO_TEST_PG_SCHEMA", "isoko_test")
+TEST_PG_URL = ("postgresql+psycopg://postgres@127.0.0.1:5432/test"
+               f"?options=-csearch_path%3D{TEST_PG_SCHEMA}")
 
 
 @pytest.fixture

@@ -11,17 +11,45 @@ from alembic.script import ScriptDirectory
 
 from gateway.db import MIGRATIONS_DIR, Database, alembic_config, normalize_url
 from gateway.models import Base, District, MenuHead, MenuVersion, Producer
-from tests.conftest import SQL_BACKENDS, pg_url_for_schema, reset_pg_schema
+from tests.conftest import SQL_BACKENDS, TEST_PG_SCHEMA, pg_url_for_schema, reset_pg_schema
 
-MIGRATION_SCHEMA = "isoko_test_migrations"
-TABLES = {
-    "districts",
-    "products",
-    "producers",
-    "listings",
-    "messages",
-    "menu_versions",
-    "menu_heads",
+# Next to the run's own schema, so two runs given different schemas
+# (ISOKO_TEST_PG_SCHEMA) do not drop each other's.
+MIGRATION_SCHEMA = f"{TEST_PG_SCHEMA}_migrations"
+# Every revision, oldest first, with the tables it creates.
+REVISION_TABLES = {
+    "0001": {
+        "districts",
+        "products",
+        "producers",
+        "listings",
+        "messages",
+        "menu_versions",
+        "menu_heads",
+    },
+    "0002": {
+        "orders",
+        "order_events",
+        "api_keys",
+        "delivery_reports",
+        "inbound_sms",
+        "opt_outs",
+        "ussd_sessions",
+    },
+    "0003": {
+        "operators",
+        "audit_log",
+        "drafts",
+    },
+}
+TABLES = set().union(*REVISION_TABLES.values())
+# Columns 0002 adds to an existing table (delivery reports, sender id, retries).
+MESSAGE_COLUMNS_0002 = {
+    "delivery_status",
+    "delivered_at",
+    "failure_reason",
+    "sender_id",
+    "next_attempt_at",
 }
 
 
@@ -43,7 +71,17 @@ def empty_database(request, tmp_path):
 
 def table_names(db: Database) -> set[str]:
     with db.engine.connect() as connection:
-        return set(sa.inspect(connection).get_table_names())
+        return set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
+
+
+def column_names(db: Database, table: str) -> set[str]:
+    with db.engine.connect() as connection:
+        return {column["name"] for column in sa.inspect(connection).get_columns(table)}
+
+
+def migrate(db: Database, direction: str, revision: str) -> None:
+    with db.engine.begin() as connection:
+        getattr(command, direction)(alembic_config(connection=connection), revision)
 
 
 def head_revision() -> str:
@@ -54,7 +92,14 @@ def test_one_linear_history_shipped_in_the_package():
     script = ScriptDirectory.from_config(alembic_config())
     assert MIGRATIONS_DIR.name == "migrations" and MIGRATIONS_DIR.parent.name == "gateway"
     assert len(script.get_heads()) == 1
-    assert [rev.revision for rev in script.walk_revisions()] == ["0001"]
+    oldest_first = list(reversed(list(script.walk_revisions())))
+    assert [rev.revision for rev in oldest_first] == list(REVISION_TABLES)
+    # Linear: each revision follows the one before it, none merges or branches.
+    assert [rev.down_revision for rev in oldest_first] == [None, *list(REVISION_TABLES)[:-1]]
+    assert all(not rev.is_merge_point and not rev.is_branch_point for rev in oldest_first)
+    # One file per revision, named after it.
+    files = sorted(path.name for path in (MIGRATIONS_DIR / "versions").glob("*.py"))
+    assert [name[:4] for name in files] == list(REVISION_TABLES)
 
 
 def test_upgrade_creates_every_table_and_is_idempotent(empty_database, tmp_path, monkeypatch):
@@ -62,8 +107,40 @@ def test_upgrade_creates_every_table_and_is_idempotent(empty_database, tmp_path,
     assert empty_database.current_revision() is None
     empty_database.upgrade()
     empty_database.upgrade()
-    assert empty_database.current_revision() == head_revision()
-    assert TABLES <= table_names(empty_database)
+    assert empty_database.current_revision() == head_revision() == list(REVISION_TABLES)[-1]
+    assert table_names(empty_database) == TABLES
+
+
+def test_each_revision_adds_its_tables_and_goes_back_cleanly(empty_database):
+    db, created = empty_database, set()
+    for revision, tables in REVISION_TABLES.items():
+        migrate(db, "upgrade", revision)
+        created |= tables
+        assert db.current_revision() == revision
+        assert table_names(db) == created
+        if revision == "0001":
+            assert not MESSAGE_COLUMNS_0002 & column_names(db, "messages")
+            with db.engine.begin() as connection:
+                connection.execute(sa.text(
+                    "INSERT INTO messages (recipient, text, language, kind, status, attempts,"
+                    " segments, created_at) VALUES ('+250788000001', 'Murakoze', 'rw', 'receipt',"
+                    " 'sent', 1, 1, CURRENT_TIMESTAMP)"))
+        if revision == "0002":
+            assert MESSAGE_COLUMNS_0002 <= column_names(db, "messages")
+    # A message sent before 0002 is still there after it (SQLite rebuilds the table).
+    with db.engine.connect() as connection:
+        assert connection.execute(sa.text(
+            "SELECT recipient, delivery_status, next_attempt_at FROM messages")).all() == [
+            ("+250788000001", None, None)]
+    revisions = list(REVISION_TABLES)
+    for previous, revision in reversed(list(zip([None, *revisions], revisions))):
+        migrate(db, "downgrade", previous or "base")
+        created -= REVISION_TABLES[revision]
+        assert db.current_revision() == previous
+        assert table_names(db) == created
+        if previous == "0001":
+            assert not MESSAGE_COLUMNS_0002 & column_names(db, "messages")
+    assert table_names(db) == set()
 
 
 def test_models_and_migrations_agree(empty_database):
@@ -77,10 +154,10 @@ def test_downgrade_to_base_and_back(empty_database):
     empty_database.upgrade()
     with empty_database.engine.begin() as connection:
         command.downgrade(alembic_config(connection=connection), "base")
-    assert not TABLES & table_names(empty_database)
+    assert table_names(empty_database) == set()
     assert empty_database.current_revision() is None
     empty_database.upgrade()
-    assert TABLES <= table_names(empty_database)
+    assert table_names(empty_database) == TABLES
 
 
 def test_migrations_accept_a_url_instead_of_a_connection(empty_database):
@@ -94,6 +171,19 @@ def test_listing_indexes_exist(database):
         indexes = {ix["name"]: ix["column_names"] for ix in sa.inspect(connection).get_indexes("listings")}
     assert indexes["ix_listings_producer_status"] == ["producer_id", "status"]
     assert indexes["ix_listings_product_status"] == ["product_id", "status"]
+
+
+def test_order_and_message_indexes_exist(database):
+    with database.engine.connect() as connection:
+        inspector = sa.inspect(connection)
+        orders = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes("orders")}
+        messages = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes("messages")}
+        unique = {tuple(uq["column_names"]) for uq in inspector.get_unique_constraints("orders")}
+    # A seller's pending orders, the expiry sweep, and delivery reports finding their message.
+    assert orders["ix_orders_seller_id_status"] == ["seller_id", "status"]
+    assert orders["ix_orders_status_expires_at"] == ["status", "expires_at"]
+    assert messages["ix_messages_provider_message_id"] == ["provider_message_id"]
+    assert {("code",), ("idem_key",)} <= unique
 
 
 def test_foreign_keys_are_enforced(database):
@@ -233,7 +323,7 @@ def test_sqlite_in_memory_is_one_database_across_threads():
         worker = threading.Thread(target=lambda: seen.append(table_names(db)))
         worker.start()
         worker.join(5)
-        assert seen and TABLES <= seen[0]
+        assert seen == [TABLES]
     finally:
         db.dispose()
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from gateway import market
+from gateway import market, orders
+from gateway.ussd.sources import order_values
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ActionEnv:
     text: str
     queue_sms: Callable[[int], None]
     service_code: str
+    order_ttl: timedelta = timedelta(hours=24)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def idem_key(self) -> str:
@@ -44,11 +46,14 @@ Handler = Callable[[ActionEnv, dict], Result]
 
 
 def identify(env: ActionEnv, values: dict) -> Result:
+    """Registered or new; a registered seller who dialled an order's string
+    (`dial_order` set from the service code) goes straight to that order."""
     producer = market.find_producer(env.session, env.phone)
     if producer is None:
         return "new", {}
-    return "registered", {"producer_id": producer.id, "name": producer.name,
-                          "lang": str(producer.language), "district": str(producer.district_id)}
+    found = {"producer_id": producer.id, "name": producer.name,
+             "lang": str(producer.language), "district": str(producer.district_id)}
+    return ("order" if values.get("dial_order") else "registered"), found
 
 
 def register(env: ActionEnv, values: dict) -> Result:
@@ -67,9 +72,7 @@ def create_listing(env: ActionEnv, values: dict) -> Result:
         env.session, producer_id=int(values["producer_id"]), product_id=int(values["product"]),
         grade=values.get("grade"), quantity=int(values["quantity"]), unit_price=int(values["price"]),
         idem_key=env.idem_key(), service_code=env.service_code)
-    if message is not None:
-        message_id = message.id
-        env.after_commit.append(lambda: env.queue_sms(message_id))
+    _queue(env, [message] if message is not None else [])
     return "ok", {"listing_code": listing.code}
 
 
@@ -104,15 +107,75 @@ def withdraw(env: ActionEnv, values: dict) -> Result:
     return "ok", _listing_values(listing)
 
 
+def price_order(env: ActionEnv, values: dict) -> Result:
+    wanted, available = int(values["buy_quantity"]), int(values["offer_quantity"])
+    if wanted > available:
+        return "short", {}
+    return "ok", {"order_total": wanted * int(values["offer_price"])}
+
+
+def place_order(env: ActionEnv, values: dict) -> Result:
+    try:
+        order, messages = orders.place_order(
+            env.session, listing_id=int(values["offer"]), quantity=int(values["buy_quantity"]),
+            buyer_id=int(values["producer_id"]), idem_key=env.idem_key(), channel="ussd",
+            ttl=env.order_ttl, service_code=env.service_code)
+    except orders.OutOfStock as exc:
+        return "short", {"offer_quantity": exc.available}
+    except market.MarketError as exc:
+        return ("own" if exc.code == "own_listing" else "gone"), {}
+    _queue(env, messages)
+    return "ok", {"order_code": order.code, "order_total": order.total}
+
+
+def _queue(env: ActionEnv, messages) -> None:
+    for message_id in [m.id for m in messages]:
+        env.after_commit.append(lambda message_id=message_id: env.queue_sms(message_id))
+
+
+def open_order(env: ActionEnv, values: dict) -> Result:
+    try:
+        order = orders.seller_order(env.session, seller_id=int(values["producer_id"]),
+                                    code=str(values.get("dial_order", "")))
+    except market.MarketError:
+        return "missing", {}
+    if order.status != orders.OrderStatus.PENDING:
+        return "missing", {}
+    return "ok", order_values(env.session, order, values.get("lang", "rw"))
+
+
+def _answer(env: ActionEnv, values: dict, accept: bool) -> Result:
+    try:
+        _, messages = orders.answer_order(env.session, seller_id=int(values["producer_id"]),
+                                          code=str(values["order"]), accept=accept)
+    except market.MarketError:
+        return "closed", {}
+    _queue(env, messages)
+    return "ok", {}
+
+
+def accept_order(env: ActionEnv, values: dict) -> Result:
+    return _answer(env, values, True)
+
+
+def reject_order(env: ActionEnv, values: dict) -> Result:
+    return _answer(env, values, False)
+
+
 # name -> (handler, outcomes it can return)
 REGISTRY: dict[str, tuple[Handler, frozenset[str]]] = {
-    "identify": (identify, frozenset({"registered", "new"})),
+    "identify": (identify, frozenset({"registered", "new", "order"})),
     "register": (register, frozenset({"ok"})),
     "price_listing": (price_listing, frozenset({"ok"})),
     "create_listing": (create_listing, frozenset({"ok"})),
     "update_quantity": (update_quantity, frozenset({"ok", "gone"})),
     "update_price": (update_price, frozenset({"ok", "gone"})),
     "withdraw": (withdraw, frozenset({"ok", "gone"})),
+    "price_order": (price_order, frozenset({"ok", "short"})),
+    "place_order": (place_order, frozenset({"ok", "short", "gone", "own"})),
+    "open_order": (open_order, frozenset({"ok", "missing"})),
+    "accept_order": (accept_order, frozenset({"ok", "closed"})),
+    "reject_order": (reject_order, frozenset({"ok", "closed"})),
 }
 
 

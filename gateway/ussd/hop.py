@@ -7,7 +7,9 @@ becomes a polite END that is also stored, so a retransmission gets the same.
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import ExitStack
+from datetime import timedelta
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -51,23 +53,34 @@ class UssdService:
     """Answers hops. Thread-safe; one per app."""
 
     def __init__(self, store: SessionStore, db: Database, menus: MenuCache, queue_sms, *,
-                 menu_name: str = MENU, service_code: str = "*384*7#"):
+                 menu_name: str = MENU, service_code: str = "*384*7#",
+                 order_ttl: timedelta = timedelta(hours=24)):
         self.store, self.db, self.menus = store, db, menus
         self.queue_sms, self.menu_name, self.service_code = queue_sms, menu_name, service_code
+        self.order_ttl = order_ttl
         self.sources = Sources()
+        # Hooks the web layer sets: hop metrics (gateway.metrics) and the
+        # simulator's unpublished drafts (gateway.simulator).
+        self.observe = lambda outcome, started, reply=None, first=False: None
+        self.drafts = None
 
     def answer(self, hop: Hop) -> str:
         """The full reply body (`CON ...` or `END ...`) for a hop."""
+        started = time.perf_counter()
         begin = self.store.begin(hop.session_id, hop.phone, self.menu_name)
         record = begin.record
         if record is not None and hop.text in record.replies:
             if begin.token:
                 self.store.release(hop.session_id, hop.phone)
+            self.observe("replay", started)
             return record.replies[hop.text]  # a retransmission: same answer, nothing applied
         if begin.token is None:
             waited = self.store.wait_for(hop.session_id, hop.text)
+            self.observe("replay" if waited else "error", started)
             return waited or "END " + BUSY["en"]
-        return self._apply(hop, begin)
+        reply = self._apply(hop, begin)
+        self.observe("applied", started, reply, first=record is None)
+        return reply
 
     def _apply(self, hop: Hop, begin: Begin) -> str:
         record = begin.record or Record()
@@ -91,7 +104,10 @@ class UssdService:
 
     # -- the engine part ------------------------------------------------------
 
-    def _menu(self, version: int) -> Menu:
+    def _menu(self, version: int, name: str | None = None) -> Menu:
+        if version == 0 and self.drafts is not None:  # an unpublished draft, dialled in the simulator
+            return self.drafts.menu(name)
+
         def fetch() -> dict:
             from gateway import menustore
             with self.db.session() as s:
@@ -99,6 +115,8 @@ class UssdService:
         return self.menus.get(self.menu_name, version, fetch)
 
     def _head(self, begin: Begin) -> int:
+        if self.drafts is not None and self.drafts.requested():  # "dial draft": version 0
+            return 0
         if begin.head is not None:
             return begin.head
         from gateway import menustore
@@ -117,31 +135,47 @@ class UssdService:
         elif record.state is None:
             turn, menu = self._first(hop, begin, ctx)
         else:
-            menu = self._menu(record.state["ver"])
+            menu = self._menu(record.state["ver"], record.state.get("menu"))
             turn = engine.step(menu, record.state, _new_input(record.text or "", hop.text), ctx)
         turn = self._run_actions(menu, turn, hop, tx, ctx)
         tx.commit()
         return turn, menu
 
     def _first(self, hop: Hop, begin: Begin, ctx):
+        values = self._start_values(hop)
         resume = begin.resume
-        if resume and resume.get("state"):
+        # A dialled order string says what the caller wants: no resume offer then.
+        if resume and resume.get("state") and "dial_order" not in values:
             try:
-                menu = self._menu(resume["state"]["ver"])
+                menu = self._menu(resume["state"]["ver"], resume["state"].get("menu"))
                 return _Offer(menu, resume, None), menu
             except Exception:
                 log.warning("resume snapshot unusable; starting afresh")
         menu = self._menu(self._head(begin))
-        return engine.start(menu, {"phone": hop.phone, "network": hop.network}, ctx), menu
+        return engine.start(menu, values, ctx), menu
+
+    def _start_values(self, hop: Hop) -> dict:
+        """Values a new session starts with; an order code dialled as
+        `*384*7*482113#` (or sent as the first hop's text) opens that order."""
+        values = {"phone": hop.phone, "network": hop.network}
+        base = self.service_code.rstrip("#")
+        extra = ""
+        if hop.service_code.startswith(base + "*") and hop.service_code.endswith("#"):
+            extra = hop.service_code[len(base) + 1:-1]
+        elif hop.text.isdecimal() and hop.text.isascii():
+            extra = hop.text
+        if extra.isdecimal() and extra.isascii() and 4 <= len(extra) <= 8:
+            values["dial_order"] = extra
+        return values
 
     def _answer_offer(self, hop: Hop, begin: Begin, record: Record, ctx):
-        menu = self._menu(record.offer["state"]["ver"])
+        menu = self._menu(record.offer["state"]["ver"], record.offer["state"].get("menu"))
         choice = _new_input(record.text or "", hop.text).strip()
         if choice == "1":
             return engine.redisplay(menu, record.offer["state"], ctx), menu
         if choice == "2":
             fresh = self._menu(self._head(begin))
-            return engine.start(fresh, {"phone": hop.phone, "network": hop.network}, ctx), fresh
+            return engine.start(fresh, self._start_values(hop), ctx), fresh
         return _Offer(menu, record.offer, "invalid"), menu
 
     def _run_actions(self, menu: Menu, turn, hop: Hop, tx: "_LazyTransaction", ctx):
@@ -151,8 +185,11 @@ class UssdService:
             if turn.action is None:
                 return turn
             if env is None:
-                env = actions.ActionEnv(tx.session(), hop.phone, hop.network, hop.session_id,
-                                        hop.text, self.queue_sms, self.service_code, tx.after_commit)
+                env = actions.ActionEnv(
+                    session=tx.session(), phone=hop.phone, network=hop.network,
+                    session_id=hop.session_id, text=hop.text, queue_sms=self.queue_sms,
+                    service_code=self.service_code, order_ttl=self.order_ttl,
+                    after_commit=tx.after_commit)
             outcome, values = actions.run(turn.action.name, env, turn.action.values)
             turn = engine.resume(menu, turn.state, outcome, values, ctx)
         raise engine.EngineError("too many chained actions")

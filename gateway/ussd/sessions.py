@@ -21,8 +21,7 @@ import redis
 PREFIX = "isoko:ussd"
 LOCK_MS = 10_000  # the provider gives up after ~10 s; a hop never holds longer
 REPLIES_KEPT = 6
-# The published version is cached briefly: a publish sets it at once on a
-# shared Redis, and a process with its own embedded store notices within this.
+# A head read back from SQL is cached this long (see SessionStore.set_head).
 HEAD_TTL = 10
 
 
@@ -130,5 +129,9 @@ class SessionStore:
             time.sleep(0.02)
         return None
 
-    def set_head(self, menu: str, version: int) -> None:
-        self.client.set(head_key(menu), version, ex=HEAD_TTL)
+    def set_head(self, menu: str, version: int, *, published: bool = False) -> None:
+        """Cache the version new sessions get. A publish or rollback
+        (`published`) sets it for good on the shared Redis; a value read back
+        from the database only for HEAD_TTL, so a process with its own
+        embedded store still notices a publish made elsewhere."""
+        self.client.set(head_key(menu), version, ex=None if published else HEAD_TTL)

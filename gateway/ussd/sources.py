@@ -13,12 +13,14 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from gateway import market
+from gateway import market, orders
+from gateway.models import Listing
 from menus.engine import Item
 
 CACHE_SECONDS = 30.0
 # Longest label each source produces (the linter's worst case).
-MAX_LABEL = {"districts": 12, "products": 20, "grades": 16, "my_listings": 36}
+MAX_LABEL = {"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
+             "offers": 36, "orders_to_answer": 36}
 
 
 class Sources:
@@ -83,5 +85,45 @@ def _my_listings(s: Session, values: dict, lang: str) -> list[Item]:
     return items
 
 
+def _offers(s: Session, values: dict, lang: str) -> list[Item]:
+    """Active listings of the chosen product, cheapest first, not the caller's own."""
+    try:
+        product = market.get_product(s, int(values["product"]))
+    except (KeyError, ValueError, market.MarketError):
+        return []
+    names = {d.id: d.name for d in market.districts(s)}
+    items = []
+    for listing, district_id in market.offers(s, product.id, exclude_producer=values.get("producer_id")):
+        district = names.get(district_id, "")
+        grade = product.grade_name(listing.grade, lang) if listing.grade else ""
+        label = " ".join(part for part in (f"{listing.unit_price:,} RWF", f"{listing.quantity:,}{product.unit}",
+                                           listing.grade or "", district) if part)
+        items.append(Item(str(listing.id), label[:MAX_LABEL["offers"]], {
+            "price": listing.unit_price, "quantity": listing.quantity, "unit": str(product.unit),
+            "district": district, "grade": grade, "code": listing.code}))
+    return items
+
+
+def order_values(s: Session, order, lang: str) -> dict:
+    """What the order screens show, the same whether reached from the list or the dial string."""
+    product = market.get_product(s, s.get(Listing, order.listing_id).product_id)
+    return {"order": order.code, "order_code": order.code, "order_quantity": order.quantity,
+            "order_unit": str(product.unit), "order_total": order.total,
+            "order_label": f"{order.quantity:,}{product.unit} {product.name(lang)}"}
+
+
+def _orders_to_answer(s: Session, values: dict, lang: str) -> list[Item]:
+    producer_id = values.get("producer_id")
+    if not producer_id:
+        return []
+    items = []
+    for order in orders.pending_for_seller(s, int(producer_id)):
+        shown = order_values(s, order, lang)
+        label = f"{order.code} {shown['order_label']}"[:MAX_LABEL["orders_to_answer"]]
+        items.append(Item(order.code, label, {k[len("order_"):]: v for k, v in shown.items()
+                                              if k.startswith("order_")}))
+    return items
+
+
 _FETCH = {"districts": _districts, "products": _products, "grades": _grades,
-          "my_listings": _my_listings}
+          "my_listings": _my_listings, "offers": _offers, "orders_to_answer": _orders_to_answer}

@@ -19,13 +19,29 @@ from menus.model import REQUIRED_STRINGS
 
 MARKETPLACE = Path(menus.__file__).parent / "definitions" / "marketplace.yaml"
 CAPS = Capabilities(
-    actions={"identify": {"registered", "new"}, "register": {"ok"}, "price_listing": {"ok"},
-             "create_listing": {"ok"}, "update_quantity": {"ok", "gone"},
-             "update_price": {"ok", "gone"}, "withdraw": {"ok", "gone"}},
-    sources={"districts": 12, "products": 20, "grades": 16, "my_listings": 36},
+    actions={"identify": {"registered", "new", "order"}, "register": {"ok"},
+             "price_listing": {"ok"}, "create_listing": {"ok"}, "update_quantity": {"ok", "gone"},
+             "update_price": {"ok", "gone"}, "withdraw": {"ok", "gone"},
+             "price_order": {"ok", "short"}, "place_order": {"ok", "short", "gone", "own"},
+             "open_order": {"ok", "missing"}, "accept_order": {"ok", "closed"},
+             "reject_order": {"ok", "closed"}},
+    sources={"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
+             "offers": 36, "orders_to_answer": 36},
 )
 MENU = load(yaml.safe_load(MARKETPLACE.read_text(encoding="utf-8")), 3, CAPS)
 PHONE = "+250788123456"
+
+
+def main_option(label_en: str) -> str:
+    """The key of a main menu option, found by its English label, so walks
+    through the main menu survive a reordering (checked on the rendered menu
+    in every language by test_main_menu_keys_follow_the_labels)."""
+    labels = [option.label["en"] for option in MENU.screens["main"].options]
+    return str(labels.index(label_en) + 1)
+
+
+SELL, BUY, MY_LISTINGS, ORDERS_TO_ANSWER, EXIT = map(main_option, [
+    "Sell goods", "Buy", "My listings", "Orders to answer", "Exit"])
 
 DISTRICTS = [Item(f"d{i:02}", name) for i, name in enumerate([
     "Gasabo", "Kicukiro", "Nyarugenge", "Bugesera", "Gatsibo", "Kayonza", "Kirehe",
@@ -42,21 +58,67 @@ LISTINGS = [
 ]
 
 
-def make_ctx(districts=DISTRICTS, products=PRODUCTS, grades=GRADES, listings=LISTINGS) -> Context:
+def offer(listing_id: str, price: int, quantity: int, unit: str, district: str,
+          grade: tuple[str, str] = ("", ""), code: str = "QX4P2A") -> Item:
+    """An item of the `offers` source, labelled as the gateway labels it
+    (`700 RWF 10kg A Huye`: price, quantity and unit, grade code, district)."""
+    label = " ".join(p for p in (f"{price:,} RWF", f"{quantity:,}{unit}", grade[0], district) if p)
+    return Item(listing_id, label, {"price": price, "quantity": quantity, "unit": unit,
+                                    "district": district, "grade": grade[1], "code": code})
+
+
+# Other producers' listings by product, cheapest first; nine maize offers
+# spill to a second page, eggs have none.
+OFFERS = {
+    "maize": [offer(str(40 + i), price, qty, "kg", district, (g, f"Grade {g}"), f"MZ{i:04}")
+              for i, (price, qty, g, district) in enumerate([
+                  (350, 120, "B", "Nyagatare"), (380, 200, "A", "Kayonza"), (390, 45, "B", "Ngoma"),
+                  (400, 1000, "A", "Gatsibo"), (410, 60, "A", "Bugesera"), (420, 15, "B", "Kirehe"),
+                  (450, 300, "A", "Musanze"), (480, 25, "A", "Huye"), (700, 10, "A", "Rubavu")])],
+    "beans": [offer("61", 900, 40, "kg", "Huye", code="BN7K2M")],
+}
+# Orders waiting for this producer's answer: id is the order code.
+ORDERS = [
+    Item("482113", "482113 10kg Maize", {"code": "482113", "quantity": 10, "unit": "kg",
+                                         "total": 4000, "label": "10kg Maize"}),
+    Item("907215", "907215 24pcs Eggs", {"code": "907215", "quantity": 24, "unit": "pcs",
+                                         "total": 3600, "label": "24pcs Eggs"}),
+]
+
+
+def make_ctx(districts=DISTRICTS, products=PRODUCTS, grades=GRADES, listings=LISTINGS,
+             offers=OFFERS, orders=ORDERS) -> Context:
+    """A Context over fixed items; an unknown source raises KeyError, so a
+    source misspelt in the menu cannot pass for an empty list."""
     def items(source, vals, lang):
+        by_product = {"grades": grades, "offers": offers}
+        if source in by_product:
+            return by_product[source].get(vals.get("product"), [])
         return {"districts": districts, "products": products, "my_listings": listings,
-                "grades": grades.get(vals.get("product"), [])}[source]
+                "orders_to_answer": orders}[source]
     return Context(items)
 
 
 CTX = make_ctx()
 
 
+ORDER_CODE = "530917"  # the code place_order gives a new order
+
+
+def order_values(code: str, quantity: int = 10, unit: str = "kg", total: int = 4000,
+                 label: str = "10kg Maize") -> dict:
+    """What open_order answers for a pending order (as the orders_to_answer items carry)."""
+    return {"order": code, "order_code": code, "order_quantity": quantity, "order_unit": unit,
+            "order_total": total, "order_label": label}
+
+
 def answer(call: engine.ActionCall, outcome: str | None = None) -> tuple[str, dict]:
-    """What the gateway's handlers would answer: an outcome and plausible values."""
+    """What the gateway's handlers would answer: an outcome and plausible values.
+    Without a forced `outcome`, the one the gateway would pick for these values."""
     v = call.values
     if call.name == "identify":
-        return (outcome or "registered"), ({"name": "Alice"} if outcome != "new" else {})
+        outcome = outcome or ("order" if v.get("dial_order") else "registered")
+        return outcome, ({"name": "Alice"} if outcome != "new" else {})
     if call.name == "price_listing":
         return outcome or "ok", {"total": v["quantity"] * v["price"]}
     if call.name == "create_listing":
@@ -65,18 +127,39 @@ def answer(call: engine.ActionCall, outcome: str | None = None) -> tuple[str, di
         return outcome or "ok", {"listing_quantity": v["new_quantity"]}
     if call.name == "update_price":
         return outcome or "ok", {"listing_price": v["new_price"]}
+    if call.name == "price_order":
+        outcome = outcome or ("short" if v["buy_quantity"] > v["offer_quantity"] else "ok")
+        total = v["buy_quantity"] * v["offer_price"]
+        return outcome, ({"order_total": total} if outcome == "ok" else {})
+    if call.name == "place_order":
+        outcome = outcome or "ok"
+        if outcome == "ok":
+            total = v["buy_quantity"] * v["offer_price"]
+            return outcome, {"order_code": ORDER_CODE, "order_total": total}
+        if outcome == "short":  # sold meanwhile: the stock left comes back
+            return outcome, {"offer_quantity": v["buy_quantity"] - 1}
+        return outcome, {}
+    if call.name == "open_order":
+        outcome = outcome or "ok"
+        return outcome, (order_values(v.get("dial_order") or "482113") if outcome == "ok" else {})
     return outcome or "ok", {}
 
 
 class Dial:
-    """One session: every turn kept, actions answered like the gateway would."""
+    """One session: every turn kept, actions answered like the gateway would
+    (`outcomes` forces an action's outcome; `results` maps (action, outcome)
+    to the values to answer instead of `answer`'s)."""
 
-    def __init__(self, *, new: bool = False, ctx: Context = CTX, outcomes=None, lang=None):
+    def __init__(self, *, new: bool = False, ctx: Context = CTX, outcomes=None, lang=None,
+                 dial_order: str | None = None, results=None):
         self.menu, self.ctx, self.outcomes = MENU, ctx, dict(outcomes or {})
-        self.outcomes.setdefault("identify", "new" if new else "registered")
+        self.results = dict(results or {})
+        if new:
+            self.outcomes.setdefault("identify", "new")
         self.calls: list[engine.ActionCall] = []
         self.turns: list[Turn] = []
-        values = {"phone": PHONE} | ({"lang": lang} if lang else {})
+        values = ({"phone": PHONE} | ({"lang": lang} if lang else {})
+                  | ({"dial_order": dial_order} if dial_order else {}))
         self._take(engine.start(MENU, values, ctx))
 
     def _take(self, turn: Turn) -> Turn:
@@ -85,6 +168,7 @@ class Dial:
             self.calls.append(turn.action)
             assert turn.text == "" and not turn.end
             outcome, values = answer(turn.action, self.outcomes.get(turn.action.name))
+            values = self.results.get((turn.action.name, outcome), values)
             turn = engine.resume(self.menu, turn.state, outcome, values, self.ctx)
             self.turns.append(turn)
         return turn
@@ -100,6 +184,19 @@ class Dial:
     @property
     def vals(self) -> dict:
         return self.turn.state["vals"]
+
+    def choose(self, label: str) -> str:
+        """Press the number the current page shows for `label`: an option's
+        English label on a menu screen (shown in the session's language),
+        an item's label on a list screen."""
+        screen = self.menu.screens[self.screen]
+        if screen.type == "menu":
+            [option] = [o for o in screen.options if o.label.get("en", o.label.get("*")) == label]
+            label = option.label.get(self.vals["lang"], option.label.get("*"))
+        keys = [line.split(". ", 1)[0] for line in self.turn.text.split("\n")
+                if line.split(". ", 1)[-1] == label and line.split(". ", 1)[0].isdecimal()]
+        assert len(keys) == 1, f"{label!r} is not shown once on:\n{self.turn.text}"
+        return self.press(keys[0])
 
     def press(self, *inputs: str) -> str:
         for raw in inputs:
@@ -139,11 +236,21 @@ def test_registration_path():
     consent = d.press("3")  # the third line of page 2: Rwamagana, not Nyarugenge
     assert consent == ("Isoko keeps your number, name and district to connect you with buyers. "
                        "Do you agree?\n1. Yes\n2. No\n0. Back")
-    assert d.press("1") == "Isoko: Hello Alice\n1. Sell goods\n2. My listings\n3. Exit"
+    assert d.press("1") == ("Isoko: Hello Alice\n1. Sell goods\n2. Buy\n3. My listings\n"
+                            "4. Orders to answer\n5. Exit")
     assert d.calls[-1] == engine.ActionCall("register", {
         "phone": PHONE, "lang": "en", "name": "Alice",
         "district": "d10", "district_label": "Rwamagana"}, "do_register")
     assert [c.name for c in d.calls] == ["identify", "register"]
+
+
+@pytest.mark.parametrize("lang", ["rw", "en", "fr"])
+def test_main_menu_keys_follow_the_labels(lang):
+    main = Dial(lang=lang).turn.text
+    for key, option in zip([SELL, BUY, MY_LISTINGS, ORDERS_TO_ANSWER, EXIT],
+                           MENU.screens["main"].options, strict=True):
+        assert f"\n{key}. {option.label[lang]}" in main
+    assert "\n98. " not in main  # one page: the keys never depend on paging
 
 
 def test_history_does_not_lead_back_into_a_finished_registration():
@@ -151,7 +258,7 @@ def test_history_does_not_lead_back_into_a_finished_registration():
     d.press("2", "Alice", "1", "1")
     assert d.screen == "main"
     assert d.turn.state["hist"] == []
-    d.press("1")
+    d.press(SELL)
     assert d.screen == "sell_product" and d.turn.state["hist"] == ["main"]
     d.press("0")
     assert d.screen == "main"
@@ -179,7 +286,7 @@ def test_no_districts_skips_to_unavailable():
 def test_sell_path_with_grades():
     d = Dial()
     assert d.calls[0].name == "identify" and d.screen == "main"
-    assert d.press("1") == "Urashaka kugurisha iki?\n1. Maize\n2. Beans\n3. Eggs\n0. Subira inyuma"
+    assert d.press(SELL) == "Urashaka kugurisha iki?\n1. Maize\n2. Beans\n3. Eggs\n0. Subira inyuma"
     assert d.press("1") == "Urwego rwa Maize:\n1. Grade A\n2. Grade B\n0. Subira inyuma"
     assert d.press("2") == "Maize: umubare (kg)?\n0. Subira inyuma"
     assert d.press("50 kg") == "Igiciro cya kg 1 mu RWF?\nIgiciro fatizo: 400 RWF\n0. Subira inyuma"
@@ -200,7 +307,7 @@ def test_sell_path_with_grades():
 
 def test_sell_path_without_grades_skips_the_grade_screen():
     d = Dial()
-    d.press("1")
+    d.press(SELL)
     assert d.press("3") == "Eggs: umubare (pcs)?\n0. Subira inyuma"
     assert d.screen == "sell_quantity"
     assert not any(k.startswith("grade") for k in d.vals)
@@ -210,7 +317,7 @@ def test_sell_path_without_grades_skips_the_grade_screen():
 
 def test_a_product_without_grades_forgets_an_earlier_grade():
     d = Dial()
-    d.press("1", "1", "1")
+    d.press(SELL, "1", "1")
     assert d.vals["grade"] == "A" and d.screen == "sell_quantity"
     d.press("0", "0")
     assert d.screen == "sell_product"
@@ -224,25 +331,27 @@ def test_a_product_without_grades_forgets_an_earlier_grade():
 
 def test_cancelling_a_listing_creates_nothing():
     d = Dial()
-    assert d.press("1", "3", "10", "100", "2") == "Byahagaritswe. Nta cyanditswe."
+    assert d.press(SELL, "3", "10", "100", "2") == "Byahagaritswe. Nta cyanditswe."
     assert [c.name for c in d.calls] == ["identify", "price_listing"]
     assert d.turn.end
 
 
 def test_no_products_ends_politely():
     d = Dial(ctx=make_ctx(products=[]))
-    assert d.press("1") == "Nta bicuruzwa biri ku isoko ubu. Ongera ugerageze nyuma."
+    assert d.press(SELL) == "Nta bicuruzwa biri ku isoko ubu. Ongera ugerageze nyuma."
     assert d.turn.end
 
 
 # -- journey 3: managing listings ---------------------------------------------------
 
 @pytest.mark.parametrize(("inputs", "outcome", "action", "expected"), [
-    (["2", "1", "1", "80"], "ok", "update_quantity", "{listing_code} yahinduwe: 80 kg, 400 RWF."),
-    (["2", "1", "2", "450 frw"], "ok", "update_price", "{listing_code} yahinduwe: 50 kg, 450 RWF."),
-    (["2", "1", "3", "1"], "ok", "withdraw", "{listing_code} yakuwe ku isoko."),
-    (["2", "1", "1", "80"], "gone", "update_quantity", "Icyo gicuruzwa ntikikiboneka."),
-    (["2", "1", "3", "1"], "gone", "withdraw", "Icyo gicuruzwa ntikikiboneka."),
+    ([MY_LISTINGS, "1", "1", "80"], "ok", "update_quantity",
+     "{listing_code} yahinduwe: 80 kg, 400 RWF."),
+    ([MY_LISTINGS, "1", "2", "450 frw"], "ok", "update_price",
+     "{listing_code} yahinduwe: 50 kg, 450 RWF."),
+    ([MY_LISTINGS, "1", "3", "1"], "ok", "withdraw", "{listing_code} yakuwe ku isoko."),
+    ([MY_LISTINGS, "1", "1", "80"], "gone", "update_quantity", "Icyo gicuruzwa ntikikiboneka."),
+    ([MY_LISTINGS, "1", "3", "1"], "gone", "withdraw", "Icyo gicuruzwa ntikikiboneka."),
 ])
 def test_managing_a_listing(inputs, outcome, action, expected):
     d = Dial(outcomes={action: outcome})
@@ -254,7 +363,7 @@ def test_managing_a_listing(inputs, outcome, action, expected):
 
 def test_listing_menu_shows_the_chosen_listing_and_withdraw_can_be_refused():
     d = Dial()
-    d.press("2")
+    d.press(MY_LISTINGS)
     assert d.turn.text == "Ibyo ucuruza:\n1. Maize 50 kg\n2. Eggs 300 pcs\n0. Subira inyuma"
     menu = d.press("2")
     assert menu.startswith("Eggs 300 pcs\nIgiciro: 150 RWF\n1. Hindura umubare")
@@ -268,7 +377,7 @@ def test_listing_menu_shows_the_chosen_listing_and_withdraw_can_be_refused():
 
 def test_no_listings_offers_to_sell():
     d = Dial(ctx=make_ctx(listings=[]))
-    d.press("2")
+    d.press(MY_LISTINGS)
     assert d.screen == "no_listings"
     d.press("1")
     assert d.screen == "sell_product"
@@ -277,16 +386,16 @@ def test_no_listings_offers_to_sell():
 # -- invalid input, navigation ---------------------------------------------------
 
 @pytest.mark.parametrize(("inputs", "error"), [
-    (["1", "3", "abc"], "Andika umubare, urugero 50."),
-    (["1", "3", "2.5"], "Andika umubare wuzuye."),
-    (["1", "3", "0 pcs"], "Umubare ni muto cyane."),
-    (["1", "3", "2000000"], "Umubare ni munini cyane."),
-    (["1", "3", "50 bags"], "Andika umubare, urugero 50."),
-    (["1", "3", "10", "12.5 rwf"], "Andika umubare wuzuye."),
-    (["1", "9"], "Igisubizo ntikemewe."),
-    (["1", "²"], "Igisubizo ntikemewe."),
-    (["1", "3", "5", "100", "3"], "Igisubizo ntikemewe."),
-    (["7"], "Igisubizo ntikemewe."),
+    ([SELL, "3", "abc"], "Andika umubare, urugero 50."),
+    ([SELL, "3", "2.5"], "Andika umubare wuzuye."),
+    ([SELL, "3", "0 pcs"], "Umubare ni muto cyane."),
+    ([SELL, "3", "2000000"], "Umubare ni munini cyane."),
+    ([SELL, "3", "50 bags"], "Andika umubare, urugero 50."),
+    ([SELL, "3", "10", "12.5 rwf"], "Andika umubare wuzuye."),
+    ([SELL, "9"], "Igisubizo ntikemewe."),
+    ([SELL, "²"], "Igisubizo ntikemewe."),
+    ([SELL, "3", "5", "100", "3"], "Igisubizo ntikemewe."),
+    ([str(len(MENU.screens["main"].options) + 1)], "Igisubizo ntikemewe."),  # one past the last
     (["0"], "Igisubizo ntikemewe."),  # main takes no back key
 ])
 def test_invalid_input_shows_the_error_above_the_same_prompt(inputs, error):
@@ -307,7 +416,7 @@ def test_a_name_is_sanitized_when_shown():
 
 def test_back_pops_history_across_a_pure_action():
     d = Dial()
-    d.press("1", "1", "1", "50", "400")
+    d.press(SELL, "1", "1", "50", "400")
     assert d.screen == "sell_confirm"
     assert d.press("0") == "Igiciro cya kg 1 mu RWF?\nIgiciro fatizo: 400 RWF\n0. Subira inyuma"
     assert d.press("0").startswith("Maize: umubare (kg)?")
@@ -321,9 +430,11 @@ def test_back_pops_history_across_a_pure_action():
 @pytest.mark.parametrize("depth", [1, 2, 3, 4, 5])
 def test_home_key_returns_to_main_from_any_depth(depth):
     d = Dial()
-    d.press(*["1", "1", "1", "50", "400"][:depth])
+    main = d.turn.text
+    assert main.startswith("Isoko: Muraho Alice\n1. Kugurisha\n")
+    d.press(*[SELL, "1", "1", "50", "400"][:depth])
     assert d.screen != "main"
-    assert d.press("00") == "Isoko: Muraho Alice\n1. Kugurisha\n2. Ibyo ncuruza\n3. Sohoka"
+    assert d.press("00") == main
     assert d.screen == "main" and d.turn.state["hist"] == [] and d.turn.state["pg"] == 0
 
 
@@ -366,9 +477,9 @@ def test_resume_merges_values_and_routes_the_outcome():
 
 
 @pytest.mark.parametrize(("inputs", "outcome"), [
-    ([], "gone"),              # identify answers registered or new
+    ([], "gone"),              # identify answers registered, new or order
     ([], "ok"),
-    (["1", "1", "1", "5", "100"], "gone"),  # at price_listing, which routes only ok
+    ([SELL, "1", "1", "5", "100"], "gone"),  # at price_listing, which routes only ok
 ])
 def test_an_unrouted_outcome_raises(inputs, outcome):
     turn = engine.start(MENU, {"phone": PHONE}, CTX)
@@ -399,7 +510,7 @@ def test_input_on_an_action_screen_raises():
 ])
 def test_after_an_end_screen_every_step_answers_ended(lang, ended):
     d = Dial(lang=lang)
-    d.press("3")
+    d.press(EXIT)
     assert d.screen == "bye" and d.turn.end and d.turn.state["end"] is True
     for raw in ("1", "0", "00", ""):
         turn = engine.step(MENU, d.turn.state, raw, CTX)
@@ -431,14 +542,32 @@ LONG = make_ctx(
     listings=[Item(f"L{i}", "L" * 36, {"code": "C" * 6, "unit": "u" * 5,
                                        "quantity": 999_999_999, "price": 99_999_999})
               for i in range(9)],
+    # The most the validators let a listing hold: 1,000,000 at 100,000,000 RWF.
+    offers={"long": [Item(f"{i}", "O" * 36, {"price": 100_000_000, "quantity": 1_000_000,
+                                              "unit": "u" * 5, "district": "D" * 12,
+                                              "grade": "G" * 16, "code": "C" * 6})
+                     for i in range(9)]},                                  # "flat" has none
+    orders=[Item(f"{900000 + i}", "R" * 36, {"code": f"{900000 + i}", "quantity": 1_000_000,
+                                             "unit": "u" * 5, "total": 10**14, "label": "L" * 36})
+            for i in range(9)],
 )
-PROBES = ["1", "2", "3", "4", "7", "98", "0", "00", "abc", "2.5", "999999999999",
-          "W" * 30, "100000000", "x"]
+# Action results at their longest, for the LONG walk.
+LONGEST_RESULTS = {
+    ("identify", "registered"): {"name": "N" * 30},
+    ("identify", "order"): {"name": "N" * 30},
+    ("create_listing", "ok"): {"listing_code": "C" * 6},
+    ("place_order", "ok"): {"order_code": "9" * 6, "order_total": 10**14},
+    ("place_order", "short"): {"offer_quantity": 999_999},
+    ("open_order", "ok"): order_values("9" * 6, 1_000_000, "u" * 5, 10**14, "L" * 36),
+}
+PROBES = ["1", "2", "3", "4", "5", "7", "98", "0", "00", "abc", "2.5", "999999999999",
+          "W" * 30, "100000000", "1000000", "x"]
 
 
-def _explore(lang: str, ctx: Context) -> tuple[list[str], set[str]]:
+def _explore(lang: str, ctx: Context, start: dict, results: dict) -> tuple[list[str], set[str]]:
     """Every page a bounded walk reaches (each action answered with each of its
-    outcomes, every probe typed on every screen), and the screens it showed."""
+    outcomes, with `results` replacing the values of some, every probe typed on
+    every screen), and the screens it showed."""
     pages, screens, seen = [], set(), set()
 
     def settle(turn: Turn) -> list[Turn]:
@@ -447,12 +576,12 @@ def _explore(lang: str, ctx: Context) -> tuple[list[str], set[str]]:
         out = []
         for outcome in sorted(MENU.screens[turn.state["scr"]].outcomes):
             _, values = answer(turn.action, outcome)
-            if outcome == "registered":
-                values = {"name": "N" * 30}
+            values = results.get((turn.action.name, outcome), values)
             out += settle(engine.resume(MENU, turn.state, outcome, values, ctx))
         return out
 
-    frontier = settle(engine.start(MENU, {"phone": PHONE, "lang": lang}, ctx))
+    # `dial_order` set: identify's `order` outcome has a code to show when missing.
+    frontier = settle(engine.start(MENU, {"phone": PHONE, "lang": lang} | start, ctx))
     for _ in range(10):
         following = []
         for turn in frontier:
@@ -471,12 +600,17 @@ def _explore(lang: str, ctx: Context) -> tuple[list[str], set[str]]:
 
 
 @pytest.mark.parametrize("lang", ["rw", "en", "fr"])
-@pytest.mark.parametrize("ctx", [CTX, LONG], ids=["plain", "longest"])
-def test_every_page_fits_in_every_language(lang, ctx):
-    pages, screens = _explore(lang, ctx)
+@pytest.mark.parametrize(("ctx", "start", "results"), [
+    (CTX, {"dial_order": "482113"}, {("identify", "registered"): {"name": "N" * 30}}),
+    (LONG, {"dial_order": "9" * 8}, LONGEST_RESULTS),
+], ids=["plain", "longest"])
+def test_every_page_fits_in_every_language(lang, ctx, start, results):
+    pages, screens = _explore(lang, ctx, start, results)
     actions = {s for s, screen in MENU.screens.items() if screen.type == "action"}
-    # The empty-list screens are walked in their own tests above.
-    assert set(MENU.screens) - actions - screens == {"no_listings", "no_products", "unavailable"}
+    # The empty-list screens are walked in their own tests (no_offers is
+    # reached here: one product of each context has no offers).
+    assert set(MENU.screens) - actions - screens == {"no_listings", "no_products", "no_orders",
+                                                     "unavailable"}
     for page in pages:
         assert gsm7.length(page) <= 160, page
         assert gsm7.first_non_gsm7(page) is None, page

@@ -1,0 +1,4 @@
+"""Prometheus metrics at /metrics (to be built)."""
+from flask import Blueprint
+
+bp = Blueprint("metrics", __name__)
