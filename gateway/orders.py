@@ -79,14 +79,13 @@ def place_order(s: Session, *, listing_id: int, quantity: int, buyer_id: int | N
         raise NotFound("no such listing on sale")
     if buyer_id is not None and listing.producer_id == buyer_id:
         raise MarketError("own_listing", "you cannot order from your own listing")
-    _reserve(s, listing, quantity)
     now = utcnow()
     order = Order(listing_id=listing.id, seller_id=listing.producer_id, buyer_id=buyer_id,
                   buyer_phone=buyer_phone, buyer_name=buyer_name, api_key_id=api_key_id,
                   quantity=quantity, unit_price=listing.unit_price,
                   total=quantity * listing.unit_price, status=OrderStatus.PENDING,
                   channel=channel, idem_key=idem_key, created_at=now, expires_at=now + ttl)
-    raced = _insert_with_code(s, order)
+    raced = _reserve_and_insert(s, listing, order)
     if raced is not None:
         return raced, []
     _event(s, order, OrderStatus.PENDING, channel)
@@ -121,18 +120,23 @@ def _release(s: Session, order: Order) -> None:
         .execution_options(synchronize_session=False))
 
 
-def _insert_with_code(s: Session, order: Order) -> Order | None:
-    """Insert with a fresh random code; on an idempotency-key race return the winner."""
+def _reserve_and_insert(s: Session, listing: Listing, order: Order) -> Order | None:
+    """Reserve the stock and insert the order with a fresh random code, in one
+    savepoint: if the insert fails (a code collision, or a twin request with
+    the same idempotency key that won), the reservation is undone with it.
+    Returns the twin's order when one won, else None."""
     for _ in range(8):
         order.code = str(secrets.randbelow(CODE_HIGH - CODE_LOW + 1) + CODE_LOW)
         try:
             with s.begin_nested():
+                _reserve(s, listing, order.quantity)
                 s.add(order)
             return None
         except IntegrityError:
             if order.idem_key:
                 winner = s.scalar(select(Order).where(Order.idem_key == order.idem_key))
                 if winner is not None:
+                    s.refresh(listing)
                     return winner
     raise MarketError("no_code", "could not find a free order code")
 

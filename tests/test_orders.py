@@ -184,3 +184,28 @@ def test_cancelling_a_pending_order_restocks_and_tells_the_seller(market):
 
 def test_dial_string_carries_the_order_code():
     assert orders.dial_string("*384*7#", "482113") == "*384*7*482113#"
+
+
+def test_twin_requests_with_one_idempotency_key_reserve_once(market):
+    """Two copies of one API request at the same moment: one order, stock
+    taken once, even though both passed the first look-up."""
+    db, ids = market
+    barrier = threading.Barrier(2)
+    codes: list[str] = []
+
+    def place() -> None:
+        with db.session() as s:
+            barrier.wait(timeout=10)
+            order, _ = orders.place_order(s, listing_id=ids["listing"], quantity=3,
+                                          buyer_phone=BUYER_PHONE, idem_key="api:1:twin", channel="api")
+            codes.append(order.code)
+
+    threads = [threading.Thread(target=place) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(codes) == 2 and codes[0] == codes[1]
+    with db.session() as s:
+        assert s.scalar(select(func.count(Order.id))) == 1
+        assert s.get(Listing, ids["listing"]).quantity == 7
