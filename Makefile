@@ -1,5 +1,6 @@
 # Two commands: `make run` installs and starts the gateway on embedded defaults,
-# `make test` starts Redis and PostgreSQL when needed and runs every test.
+# `make test` starts Redis and PostgreSQL when needed, installs Debian's Chromium
+# for the browser tests when missing, and runs every test.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,6 +20,7 @@ run: install
 
 test: install
 	scripts/services
+	scripts/browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install

@@ -31,3 +31,21 @@ accesslog = "-"
 # CALLBACK_TOKEN as ?token=..., so %(r)s, %(q)s and the referer (%(f)s) must
 # never be logged. %(M)s is the request time in milliseconds.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+
+
+# Prometheus: with PROMETHEUS_MULTIPROC_DIR set to an empty directory, /metrics
+# adds up every worker's counters (prometheus_client's multiprocess mode).
+# This needs preload_app off, as it is here.
+def on_starting(server):
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.remove(os.path.join(directory, name))
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import redis
 from flask import Flask, jsonify
@@ -38,8 +39,9 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
     client = redis_client if redis_client is not None else redis_conn.connect(settings.redis_url)
     store = SessionStore(client, settings.session_ttl_seconds, settings.resume_ttl_seconds)
     cache = MenuCache(menustore.CAPABILITIES)
-    ussd = UssdService(store, db, cache, lambda message_id: queues.enqueue_sms(client, message_id),
-                       service_code=settings.ussd_service_code)
+    ussd = UssdService(store, db, cache, lambda message_id, pipe=None: queues.enqueue_sms(client, message_id, pipe),
+                       service_code=settings.ussd_service_code,
+                       order_ttl=timedelta(minutes=settings.order_ttl_minutes))
     return Services(settings, db, client, store, cache, ussd)
 
 

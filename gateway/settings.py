@@ -74,6 +74,7 @@ class Settings:
     resume_ttl_seconds: int = 600
     screen_limit: int = 160
     log_level: str = "INFO"
+    order_ttl_minutes: int = 1440
 
     @property
     def embedded_redis(self) -> bool:
@@ -116,6 +117,8 @@ class Settings:
             "resume_ttl_seconds": reader.integer("USSD_RESUME_TTL", 600, 30, 86400),
             "screen_limit": reader.integer("USSD_SCREEN_LIMIT", 160, 120, 182),
             "log_level": reader.log_level(),
+            # How long a seller has to answer an order before it expires.
+            "order_ttl_minutes": reader.integer("ORDER_TTL_MINUTES", 1440, 5, 10080),
         }
         if reader.problems:
             raise SettingsError(reader.problems)

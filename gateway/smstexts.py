@@ -1,38 +1,61 @@
-"""SMS texts: templates from `gateway/data/sms.yaml`, and segment counting.
+"""SMS texts: templates from `gateway/data/sms.yaml`, segment counting, and
+the linter behind `gateway sms lint`.
 
 Templates are trusted files shipped with the code (never operator input), and
 are filled with `str.format_map`. The file is read on first use, not at import.
+The alphabet is `menus.gsm7`'s (the one the USSD screens are checked with).
 """
 from __future__ import annotations
 
 import math
+import string
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import yaml
 
-FALLBACK_LANGUAGE = "en"
+from menus import gsm7
 
-# The GSM 03.38 default alphabet: one septet each.
-GSM7_BASIC = frozenset(
-    "@\u00a3$\u00a5\u00e8\u00e9\u00f9\u00ec\u00f2\u00c7\n\u00d8\u00f8\r\u00c5\u00e5"
-    "\u0394_\u03a6\u0393\u039b\u03a9\u03a0\u03a8\u03a3\u0398\u039e\u00c6\u00e6\u00df\u00c9"
-    " !\"#\u00a4%&'()*+,-./0123456789:;<=>?"
-    "\u00a1ABCDEFGHIJKLMNOPQRSTUVWXYZ\u00c4\u00d6\u00d1\u00dc\u00a7"
-    "\u00bfabcdefghijklmnopqrstuvwxyz\u00e4\u00f6\u00f1\u00fc\u00e0"
-)
-# The extension table: an escape septet plus one, so two septets each.
-GSM7_EXTENDED = frozenset("\f^{}\\[~]|\u20ac")
+FALLBACK_LANGUAGE = "en"
+LANGUAGES = ("rw", "en", "fr")
 
 GSM7_SINGLE, GSM7_PART = 160, 153  # septets; a part loses 7 to the UDH
 UCS2_SINGLE, UCS2_PART = 70, 67  # UTF-16 code units
 
+# The linter's limits, at the worst case of every placeholder.
+WARN_SEGMENTS, MAX_SEGMENTS = 2, 3
+
+# The longest value each placeholder can take once formatted (characters).
+# Derived from the data's limits (gateway.market_rules, the catalogue, the
+# models); a placeholder missing here is assumed UNKNOWN_WIDTH long, with a warning.
+PLACEHOLDER_WIDTHS = {
+    "code": 6,  # listing and order codes: 6 digits
+    "product": 43,  # a product name (<= 20) and " (grade)" (<= 20)
+    "quantity": 9,  # "1,000,000"
+    "unit": 5,  # "igice"
+    "price": 15,  # "100,000,000 RWF"
+    "total": 23,  # 1,000,000 x 100,000,000 RWF
+    "dial": 20,  # a USSD code such as *384*44135#
+    "name": 30,  # a producer's name (market_rules.NAME_MAX)
+    "buyer": 30,
+    "seller": 30,
+    "phone": 13,  # +2507XXXXXXXX
+    "district": 20,
+    "hours": 3,
+}
+UNKNOWN_WIDTH = 20
+
 
 @cache
 def _catalogue() -> dict[str, Any]:
-    source = resources.files("gateway").joinpath("data", "sms.yaml").read_text("utf-8")
-    return yaml.safe_load(source)
+    return yaml.safe_load(shipped_source())
+
+
+def shipped_source() -> str:
+    """The text of the shipped `gateway/data/sms.yaml`."""
+    return resources.files("gateway").joinpath("data", "sms.yaml").read_text("utf-8")
 
 
 def render(kind: str, lang: str, **values: Any) -> str:
@@ -54,7 +77,7 @@ def unit_label(unit: str, lang: str) -> str:
 
 def is_gsm7(text: str) -> bool:
     """True when every character is in the GSM-7 alphabet (with extension)."""
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
+    return gsm7.first_non_gsm7(text) is None
 
 
 def segments(text: str) -> int:
@@ -65,11 +88,138 @@ def segments(text: str) -> int:
     switches the whole message to UCS-2: 70 code units, 67 per part.
     """
     if is_gsm7(text):
-        size = sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
-        single, part = GSM7_SINGLE, GSM7_PART
+        size, single, part = gsm7.length(text), GSM7_SINGLE, GSM7_PART
     else:
         size = len(text.encode("utf-16-le")) // 2
         single, part = UCS2_SINGLE, UCS2_PART
     if size <= single:
         return 1
     return math.ceil(size / part)
+
+
+# --- the linter -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: `level` is "error" or "warning"; `kind`/`lang` say where."""
+
+    level: str
+    kind: str
+    lang: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.kind + (f" [{self.lang}]" if self.lang else "")
+        return f"{self.level}: {where}: {self.message}"
+
+
+def lint(data: Any) -> list[Problem]:
+    """Every problem of a parsed sms.yaml: each template in rw, en and fr,
+    GSM-7 only, well-formed `{placeholders}`, the same placeholders in every
+    language, and its size at the worst case of every placeholder (a warning
+    above WARN_SEGMENTS segments, an error above MAX_SEGMENTS)."""
+    if not isinstance(data, dict):
+        return [Problem("error", "(file)", "", "the file must be a mapping with 'templates'")]
+    problems: list[Problem] = []
+    templates = data.get("templates")
+    if not isinstance(templates, dict) or not templates:
+        problems.append(Problem("error", "(file)", "", "'templates' must be a non-empty mapping"))
+        templates = {}
+    for kind, texts in templates.items():
+        problems += _lint_kind(str(kind), texts)
+    units = data.get("units", {})
+    if not isinstance(units, dict):
+        problems.append(Problem("error", "(units)", "", "'units' must be a mapping"))
+        units = {}
+    for unit, labels in units.items():
+        if not isinstance(labels, dict):
+            problems.append(Problem("error", f"unit {unit}", "", "must map languages to labels"))
+            continue
+        for lang in LANGUAGES:
+            label = labels.get(lang)
+            if not isinstance(label, str) or not label:
+                problems.append(Problem("error", f"unit {unit}", lang, "missing"))
+            elif not is_gsm7(label):
+                problems.append(Problem("error", f"unit {unit}", lang, _outside(label)))
+    return problems
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.level == "error"]
+
+
+def _lint_kind(kind: str, texts: Any) -> list[Problem]:
+    if not isinstance(texts, dict):
+        return [Problem("error", kind, "", "must map languages (rw, en, fr) to texts")]
+    problems = []
+    names_by_lang: dict[str, set[str]] = {}
+    for lang in LANGUAGES:
+        if lang not in texts:
+            problems.append(Problem("error", kind, lang, "missing"))
+    for lang, text in texts.items():
+        lang = str(lang)
+        if lang not in LANGUAGES:
+            problems.append(Problem("warning", kind, lang, f"unknown language (use {', '.join(LANGUAGES)})"))
+        if not isinstance(text, str) or not text.strip():
+            problems.append(Problem("error", kind, lang, "must be a non-empty text"))
+            continue
+        if not is_gsm7(text):
+            problems.append(Problem("error", kind, lang, _outside(text)))
+        names, syntax = _placeholders(text)
+        if syntax:
+            problems.append(Problem("error", kind, lang, syntax))
+            continue
+        names_by_lang[lang] = set(names)
+        problems += _size(kind, lang, text)
+    if names_by_lang:
+        everywhere = set.union(*names_by_lang.values())
+        for lang, names in names_by_lang.items():
+            if names != everywhere:
+                problems.append(Problem(
+                    "warning", kind, lang,
+                    f"does not use {', '.join('{' + n + '}' for n in sorted(everywhere - names))}"
+                    " (the other languages do)"))
+    return problems
+
+
+def _outside(text: str) -> str:
+    bad = gsm7.first_non_gsm7(text)
+    return f"character outside GSM-7: {gsm7.describe(bad)} (one such character halves what an SMS holds)"
+
+
+def _placeholders(text: str) -> tuple[list[str], str | None]:
+    """The placeholder names, or a reason the template is malformed."""
+    names = []
+    try:
+        for _, name, spec, conversion in string.Formatter().parse(text):
+            if name is None:
+                continue
+            if not name.isidentifier():
+                return [], f"bad placeholder {{{name}}}: only plain names (no index, attribute or position)"
+            if spec or conversion:
+                return [], f"placeholder {{{name}}} has a format spec or conversion; format the value instead"
+            names.append(name)
+    except ValueError as exc:
+        return [], f"malformed placeholder ({exc}); write a literal brace as {{{{ or }}}}"
+    return names, None
+
+
+def _size(kind: str, lang: str, text: str) -> list[Problem]:
+    widths = {}
+    problems = []
+    for _, name, _, _ in string.Formatter().parse(text):
+        if name is None or name in widths:
+            continue
+        if name not in PLACEHOLDER_WIDTHS:
+            problems.append(Problem("warning", kind, lang,
+                                    f"no known width for {{{name}}}: assuming {UNKNOWN_WIDTH} characters"))
+        widths[name] = "x" * PLACEHOLDER_WIDTHS.get(name, UNKNOWN_WIDTH)
+    worst = text.format_map(widths)
+    parts = segments(worst)
+    size = f"{parts} segments at worst ({gsm7.length(worst)} characters)"
+    if parts > MAX_SEGMENTS:
+        problems.append(Problem("error", kind, lang, f"{size}; the limit is {MAX_SEGMENTS}"))
+    elif parts > WARN_SEGMENTS:
+        problems.append(Problem("warning", kind, lang, f"{size}; keep it to {WARN_SEGMENTS}"))
+    return problems

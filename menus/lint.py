@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from menus import gsm7, texts
 from menus.model import REQUIRED_STRINGS, Menu, Screen, compile_menu
 from menus.problems import Problem
-from menus.render import paginate
+from menus.render import Page, paginate
 from menus.validators import ERROR_KEYS
 
 
@@ -187,7 +187,14 @@ def _pages(menu: Menu, caps: Capabilities) -> list[Problem]:
     return out
 
 
-def _screen_pages(menu, screen, lang, caps, error_keys) -> list[Problem]:
+def worst_case_pages(menu: Menu, screen: Screen, lang: str, caps: Capabilities | None = None) -> list[Page]:
+    """The pages of `screen` in `lang` as the linter measures them (every
+    placeholder at its max, the longest error above the prompt, the back line)."""
+    error_keys = ("invalid",) + (ERROR_KEYS[screen.validator.kind] if screen.validator else ())
+    return _worst_pages(menu, screen, lang, caps or Capabilities(), error_keys)
+
+
+def _worst_pages(menu, screen, lang, caps, error_keys) -> list[Page]:
     def text(t: dict) -> str:
         return texts.worst_case(t.get(lang) or t.get("*", ""), menu.placeholders)
 
@@ -197,8 +204,12 @@ def _screen_pages(menu, screen, lang, caps, error_keys) -> list[Problem]:
         prompt = f"{longest_error}\n{prompt}"
     more = f"{menu.keys['more']}. {text(menu.strings.get('more', {}))}"
     back = f"{menu.keys['back']}. {text(menu.strings.get('back', {}))}" if screen.back else None
-    pages = paginate(prompt, _worst_options(menu, screen, lang, caps), limit=menu.limit,
-                     more=more, back=back, max_options=menu.max_options, split_text=False)
+    return paginate(prompt, _worst_options(menu, screen, lang, caps), limit=menu.limit,
+                    more=more, back=back, max_options=menu.max_options, split_text=False)
+
+
+def _screen_pages(menu, screen, lang, caps, error_keys) -> list[Problem]:
+    pages = _worst_pages(menu, screen, lang, caps, error_keys)
     out = []
     for number, page in enumerate(pages, 1):
         size = gsm7.length(page.text)

@@ -1,160 +1,239 @@
-"""The SMS job through real RQ workers, on real Redis (db 9) and fakeredis,
-against SQLite and PostgreSQL."""
+"""The SMS send path through real RQ workers on the tests' Redis, against
+SQLite and PostgreSQL, with the real SDK talking to the loopback simulator."""
 from __future__ import annotations
 
 import logging
-import signal
+import os
 import threading
 import time
 from datetime import timedelta
 
 import fakeredis
 import pytest
-from rq.job import Job, JobStatus
+import redis
+from redis.connection import Connection
+from rq import SimpleWorker
+from rq.job import Job
 from rq.registry import FailedJobRegistry
-from rq.worker import SimpleWorker
 
-from gateway.models import Language, Message, MessageStatus, utcnow
-from workers import context, queues, runner
+from gateway.models import MessageStatus, OptOut
+from gateway.settings import Settings
+from tests.conftest import TEST_REDIS_URL
+from tests.sim import Status
+from tests.sim.fixtures import PHONE, SENDER_ID, TEST_SMS, restore_signals, sms, wait_for  # noqa: F401
+from workers import context, periodic, queues, runner
+from workers.context import SmsConfig
 from workers.sms import send_sms
 
-PHONE = "+250788000001"
+
+def due_ids(connection) -> set[int]:
+    return {int(x) for x in connection.zrange(queues.DUE_KEY, 0, -1)}
 
 
-@pytest.fixture
-def jobs_db(database):
-    """The test's Database, also configured as the one jobs use."""
-    context.configure(database.url.render_as_string(hide_password=False))
-    yield database
-    context.reset()
+# --- the drain, through a real worker --------------------------------------------------------
 
 
-@pytest.fixture
-def restore_signals():
-    """RQ's worker installs SIGINT/SIGTERM handlers on the main thread; put
-    pytest's back afterwards."""
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for sig, handler in saved.items():
-        signal.signal(sig, handler)
+def test_a_queued_message_goes_through_the_sdk_once_with_everything_recorded(sms):
+    text = "Isoko: " + "a" * 160  # two segments
+    message_id = sms.queue(text=text)
+    assert due_ids(sms.redis) == {message_id}
+    sms.burst()
+    [received] = sms.sim.received()
+    assert (received.to, received.text, received.sender) == (PHONE, text, SENDER_ID)
+    message = sms.load(message_id)
+    assert message.status == MessageStatus.SENT
+    assert (message.provider, message.provider_message_id) == ("africastalking", received.message_id)
+    assert (message.cost, message.sender_id, message.attempts, message.segments) == \
+        ("RWF 10.0000", SENDER_ID, 1, 2)
+    assert message.sent_at >= message.created_at and message.error is None
+    assert message.next_attempt_at is None
+    assert due_ids(sms.redis) == set()
+    # The form the SDK posted: ours, and no "enqueue" (the gateway queues itself).
+    [request] = sms.sim.requests
+    assert request.form["username"] == "isoko" and "enqueue" not in request.form
 
 
-def add_message(db, *, age: timedelta = timedelta(0), status=MessageStatus.QUEUED) -> int:
-    with db.session() as s:
-        message = Message(
-            recipient=PHONE,
-            text="Isoko: test",
-            language=Language.EN,
-            kind="listing_receipt",
-            status=status,
-            attempts=0,
-            segments=1,
-            created_at=utcnow() - age,
-        )
-        s.add(message)
-        s.flush()
-        return message.id
-
-
-def load(db, message_id: int) -> Message:
-    with db.session() as s:
-        return s.get(Message, message_id)
-
-
-def run_burst(connection) -> None:
-    worker = SimpleWorker(list(queues.ALL_QUEUES), connection=connection, serializer=queues.SERIALIZER)
-    worker.work(burst=True)
-
-
-def job_result(connection, message_id: int):
-    job = Job.fetch(queues.sms_job_id(message_id), connection=connection, serializer=queues.SERIALIZER)
-    return job.get_status(), job.return_value()
-
-
-# --- through a real worker on real Redis ------------------------------------------------
-
-
-@pytest.mark.usefixtures("restore_signals")
-def test_worker_sends_a_queued_message_to_the_outbox(jobs_db, redis_client):
-    message_id = add_message(jobs_db)
-    queues.enqueue_sms(redis_client, message_id)
-    run_burst(redis_client)
-    message = load(jobs_db, message_id)
+def test_without_provider_credentials_messages_go_to_the_outbox(sms):
+    url = sms.db.url.render_as_string(hide_password=False)
+    context.configure(url, settings=Settings(database_url=url), sms=TEST_SMS)
+    message_id = sms.queue()
+    sms.burst()
+    message = sms.load(message_id)
     assert message.status == MessageStatus.SENT
     assert (message.provider, message.provider_message_id) == ("outbox", f"outbox-{message_id}")
-    assert message.attempts == 1
-    assert message.sent_at is not None and message.sent_at >= message.created_at
-    assert job_result(redis_client, message_id) == (JobStatus.FINISHED, "sent")
+    assert sms.sim.requests == []  # nothing left the machine
 
 
-def test_enqueue_twice_while_queued_makes_one_job(redis_client):
-    queues.enqueue_sms(redis_client, 41)
-    queues.enqueue_sms(redis_client, 41)
-    queues.enqueue_sms(redis_client, 42)
-    sms_queue = queues.queue(redis_client)
-    assert sms_queue.job_ids == ["sms-41", "sms-42"]
-    job = sms_queue.fetch_job("sms-41")
-    assert job.timeout == 30 and job.failure_ttl == 7 * 24 * 3600
-    assert job.args == [41] and job.func_name == "workers.sms.send_sms"
+def test_enqueueing_and_running_again_sends_once(sms):
+    message_id = sms.queue()
+    queues.enqueue_sms(sms.redis, message_id)
+    queues.queue(sms.redis).enqueue_call(queues.DRAIN_JOB)  # a spare drain job
+    sms.burst()
+    queues.enqueue_sms(sms.redis, message_id)  # after it was sent
+    sms.burst()
+    assert len(sms.sim.received()) == 1 and len(sms.sim.requests) == 1
+    message = sms.load(message_id)
+    assert (message.status, message.attempts) == (MessageStatus.SENT, 1)
 
 
-@pytest.mark.usefixtures("restore_signals")
-def test_running_the_job_twice_sends_once(jobs_db, redis_client, caplog):
-    message_id = add_message(jobs_db)
-    queues.enqueue_sms(redis_client, message_id)
-    run_burst(redis_client)
-    # The finished job is replaced by a new one, which finds the row sent.
-    queues.enqueue_sms(redis_client, message_id)
-    assert queues.queue(redis_client).count == 1
-    with caplog.at_level(logging.INFO, logger="workers.sms"):
-        run_burst(redis_client)
-    assert job_result(redis_client, message_id) == (JobStatus.FINISHED, "skipped")
-    message = load(jobs_db, message_id)
-    assert message.status == MessageStatus.SENT and message.attempts == 1
-    assert "already sent" in caplog.text
+def test_two_workers_at_once_send_every_message_exactly_once(sms):
+    sms.sim.delay = 0.02  # keep sends in flight, so the two drains overlap
+    ids = [sms.queue(phone=f"+2507880{i:05d}", text=f"Isoko: {i}") for i in range(40)]
+    queues.wake(sms.redis, force=True)  # a second drain job
+    assert queues.queue(sms.redis).count == 2
+    other = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        threads = [sms.thread_burst(), sms.thread_burst(other)]
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        other.close()
+    texts = [m.text for m in sms.sim.received()]
+    assert sorted(texts) == sorted(f"Isoko: {i}" for i in range(40))  # each once
+    assert len(sms.sim.requests) == 40
+    assert all(sms.load(i).status == MessageStatus.SENT for i in ids)
 
 
-@pytest.mark.usefixtures("restore_signals")
-def test_an_old_message_is_dropped_not_sent(jobs_db, redis_client):
-    message_id = add_message(jobs_db, age=timedelta(hours=1, minutes=1))
-    queues.enqueue_sms(redis_client, message_id)
-    run_burst(redis_client)
-    message = load(jobs_db, message_id)
+def test_the_same_message_sent_from_two_threads_at_once_goes_once(sms):
+    sms.sim.delay = 0.05
+    message_id = sms.add()
+    results = []
+    barrier = threading.Barrier(2)
+
+    def send():
+        connection = redis.Redis.from_url(TEST_REDIS_URL)
+        barrier.wait()
+        results.append(send_sms(message_id, connection=connection))
+        connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(results) == ["sent", "skipped"]
+    assert len(sms.sim.received()) == 1
+
+
+def test_an_old_message_is_dropped_not_sent(sms):
+    message_id = sms.queue(age=timedelta(hours=1, minutes=1))
+    sms.burst()
+    message = sms.load(message_id)
     assert message.status == MessageStatus.DROPPED
     assert message.error.startswith("expired:") and "limit 3600 s" in message.error
+    assert message.failure_reason == "expired"
     assert (message.sent_at, message.provider, message.attempts) == (None, None, 0)
-    assert job_result(redis_client, message_id) == (JobStatus.FINISHED, "dropped")
+    assert sms.sim.requests == [] and due_ids(sms.redis) == set()
 
 
-# --- the job itself ---------------------------------------------------------------------------
+def test_max_age_is_configurable(sms):
+    url = sms.db.url.render_as_string(hide_password=False)
+    context.configure(url, provider=sms.provider, sms=TEST_SMS, sms_max_age=timedelta(minutes=5),
+                      settings=Settings(database_url=url))
+    fresh = sms.queue(age=timedelta(minutes=4))
+    stale = sms.queue(age=timedelta(minutes=6))
+    sms.burst()
+    assert sms.load(fresh).status == MessageStatus.SENT
+    assert sms.load(stale).status == MessageStatus.DROPPED and "limit 300 s" in sms.load(stale).error
 
 
-def test_max_age_is_configurable(jobs_db):
-    context.configure(
-        jobs_db.url.render_as_string(hide_password=False), sms_max_age=timedelta(minutes=5)
-    )
-    fresh = add_message(jobs_db, age=timedelta(minutes=4))
-    stale = add_message(jobs_db, age=timedelta(minutes=6))
-    assert send_sms(fresh) == "sent"
-    assert send_sms(stale) == "dropped"
-    assert "limit 300 s" in load(jobs_db, stale).error
+def test_an_opted_out_number_gets_nothing_but_its_stop_confirmation(sms):
+    with sms.db.session() as s:
+        s.add(OptOut(phone=PHONE, keyword="STOP"))
+    receipt = sms.queue(kind="listing_receipt")
+    confirmation = sms.queue(kind="sms_stop", text="Isoko: no more SMS")
+    other = sms.queue(phone="+250788000002")
+    sms.burst()
+    dropped = sms.load(receipt)
+    assert (dropped.status, dropped.failure_reason) == (MessageStatus.DROPPED, "opted_out")
+    assert sms.load(confirmation).status == MessageStatus.SENT
+    assert sms.load(other).status == MessageStatus.SENT
+    assert sorted((m.to, m.text) for m in sms.sim.received()) == [
+        (PHONE, "Isoko: no more SMS"), ("+250788000002", "Isoko: test")]
 
 
-def test_job_acts_only_on_queued_messages(jobs_db):
-    failed = add_message(jobs_db, status=MessageStatus.FAILED)
-    assert send_sms(failed) == "skipped"
-    assert load(jobs_db, failed).status == MessageStatus.FAILED
-    assert send_sms(987_654) == "missing"
+def test_rows_not_queued_or_missing_are_left_alone_and_leave_the_due_set(sms):
+    failed = sms.add(status=MessageStatus.FAILED)
+    queues.enqueue_sms(sms.redis, failed)
+    queues.enqueue_sms(sms.redis, 987_654)
+    sms.burst()
+    assert sms.load(failed).status == MessageStatus.FAILED
+    assert sms.sim.requests == [] and due_ids(sms.redis) == set()
 
 
-def test_job_logs_the_recipient_masked(jobs_db, caplog):
-    sent = add_message(jobs_db)
-    dropped = add_message(jobs_db, age=timedelta(days=1))
+def test_the_job_logs_recipients_masked(sms, caplog):
+    sms.queue()
+    sms.queue(age=timedelta(days=1))
     with caplog.at_level(logging.INFO, logger="workers.sms"):
-        send_sms(sent)
-        send_sms(dropped)
-    assert caplog.text.count("+25078*****01") == 2
+        sms.burst()
+    assert caplog.text.count("+25078*****01") == 2  # one sent, one dropped
     assert PHONE not in caplog.text
+
+
+def test_the_one_message_job_still_works(sms):
+    message_id = sms.add()
+    assert queues.enqueue_send_job(sms.redis, message_id)
+    assert not queues.enqueue_send_job(sms.redis, message_id)  # pending: not twice
+    sms.burst()
+    job = Job.fetch(queues.sms_job_id(message_id), connection=sms.redis, serializer=queues.SERIALIZER)
+    assert job.return_value() == "sent"
+    assert send_sms(message_id, connection=sms.redis) == "skipped"
+    assert send_sms(987_654, connection=sms.redis) == "missing"
+    assert len(sms.sim.received()) == 1
+
+
+# --- enqueue_sms on a caller's pipeline ----------------------------------------------------
+
+
+class CountingConnection(Connection):
+    """Counts every command batch sent to Redis (a pipeline is one)."""
+
+    sent = 0
+
+    def send_packed_command(self, command, check_health=True):
+        CountingConnection.sent += 1
+        return super().send_packed_command(command, check_health)
+
+
+def test_enqueue_sms_on_a_pipeline_only_adds_commands_to_it(redis_client):
+    pool = redis.ConnectionPool.from_url(TEST_REDIS_URL, connection_class=CountingConnection)
+    client = redis.Redis(connection_pool=pool)
+    try:
+        client.ping()  # connected (the handshake is not what we count)
+        pipe = client.pipeline(transaction=False)
+        pipe.set("isoko:ussd:s:test", "session")  # the hop's own write
+        CountingConnection.sent = 0
+        queues.enqueue_sms(client, 41, pipeline=pipe)
+        queues.enqueue_sms(client, 42, pipeline=pipe)
+        assert CountingConnection.sent == 0  # no read, no round trip of its own
+        pipe.execute()
+        assert CountingConnection.sent == 1  # everything went in the caller's one round trip
+    finally:
+        client.close()
+        pool.disconnect()
+    assert redis_client.get("isoko:ussd:s:test") == b"session"
+    assert due_ids(redis_client) == {41, 42}
+    jobs = queues.queue(redis_client).jobs
+    assert jobs and {job.func_name for job in jobs} == {queues.DRAIN_JOB}
+
+
+def test_enqueue_sms_without_a_pipeline_queues_one_drain_for_many_messages(redis_client):
+    for message_id in range(1, 51):
+        queues.enqueue_sms(redis_client, message_id)
+    assert due_ids(redis_client) == set(range(1, 51))
+    assert queues.queue(redis_client).count == 1
+    job = queues.queue(redis_client).jobs[0]
+    assert job.func_name == queues.DRAIN_JOB and job.timeout == queues.DRAIN_TIMEOUT
+
+
+def test_a_message_waiting_for_a_retry_keeps_its_due_time_when_enqueued_again(redis_client):
+    later = time.time() + 600
+    redis_client.zadd(queues.DUE_KEY, {"7": later})
+    queues.enqueue_sms(redis_client, 7)
+    assert redis_client.zscore(queues.DUE_KEY, "7") == pytest.approx(later)
+
+
+# --- the worker context -----------------------------------------------------------------------
 
 
 def test_context_needs_a_url(monkeypatch):
@@ -164,28 +243,93 @@ def test_context_needs_a_url(monkeypatch):
         context.database()
 
 
-def test_context_falls_back_to_database_url(monkeypatch, tmp_path):
+def test_context_falls_back_to_the_environment(monkeypatch, tmp_path):
     context.reset()
+    for name in ("AT_USERNAME", "AT_API_KEY", "AT_API_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    monkeypatch.setenv("SMS_RATE_PER_SECOND", "35")
+    monkeypatch.setenv("SMS_MAX_AGE_SECONDS", "120")
     try:
         db = context.database()
         assert db.url.database == str(tmp_path / "env.db")
         assert context.database() is db  # built once
-        assert context.sms_max_age() == timedelta(hours=1)
+        assert context.sms().rate_per_second == 35
+        assert context.sms_max_age() == timedelta(minutes=2)
+        assert context.provider().name == "outbox"  # no AT_* variables
     finally:
         context.reset()
 
 
-# --- the in-process runner --------------------------------------------------------------------
+def test_a_forked_child_gets_its_own_connection_pool(tmp_path):
+    context.configure(f"sqlite:///{tmp_path / 'fork.db'}")
+    try:
+        db = context.database()
+        pool = db.engine.pool
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: same Database object, a fresh pool
+            same = context.database() is db and db.engine.pool is not pool
+            os.write(write, b"1" if same else b"0")
+            os._exit(0)
+        os.waitpid(pid, 0)
+        assert os.read(read, 1) == b"1"
+        assert db.engine.pool is pool  # the parent's is untouched
+    finally:
+        context.reset()
 
 
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+@pytest.mark.parametrize("env, problem", [
+    ({"SMS_RATE_PER_SECOND": "fast"}, "SMS_RATE_PER_SECOND must be a number"),
+    ({"SMS_RATE_PER_SECOND": "0"}, "SMS_RATE_PER_SECOND must be between 1 and 10000"),
+    ({"SMS_CONCURRENCY": "1000"}, "SMS_CONCURRENCY must be between 1 and 256"),
+])
+def test_sms_settings_are_checked(env, problem):
+    with pytest.raises(ValueError, match=problem):
+        SmsConfig.from_env(env)
+    assert SmsConfig.from_env({}).rate_per_second == 20
+
+
+# --- periodic tasks ------------------------------------------------------------------------------
+
+
+def test_a_periodic_task_is_queued_once_per_interval_across_workers(redis_client):
+    tasks = [(60, "math.floor"), (0.2, "math.ceil")]
+    assert sorted(periodic.tick(redis_client, tasks)) == ["math.ceil", "math.floor"]
+    other = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        assert periodic.tick(other, tasks) == []  # another worker, same tick: nothing
+    finally:
+        other.close()
+    jobs = queues.queue(redis_client, queues.PERIODIC_QUEUE).jobs
+    assert sorted(job.args[0] for job in jobs) == ["math.ceil", "math.floor"]
+    time.sleep(0.25)
+    # ceil's interval has passed but its run is still waiting: not queued again.
+    assert periodic.tick(redis_client, tasks) == []
+
+
+def test_periodic_tasks_are_checked():
+    assert periodic.tasks([("a.b", 5)]) == [periodic.Task(5.0, "a.b")]
+    for bad in [(0, "a.b"), (5, "nodots")]:
+        with pytest.raises(ValueError):
+            periodic.tasks([bad])
+
+
+def test_the_registered_periodic_tasks_run_in_a_worker(sms):
+    sms.configure(retry_base=0.3, linger=0.0)
+    message_id = sms.queue()
+    sms.sim.script(Status(500))
+    sms.burst()  # attempt 1 fails; the retry is due in 0.3 s, after the drain has ended
+    assert sms.load(message_id).status == MessageStatus.QUEUED
+    assert sms.sim.received() == []
+    time.sleep(0.35)
+    assert "workers.sms.tick" in periodic.tick(sms.redis)
+    sms.burst()  # the tick wakes a drain, which sends it
+    assert sms.load(message_id).status == MessageStatus.SENT
+    assert len(sms.sim.received()) == 1
+
+
+# --- the in-process runner (gateway serve) ---------------------------------------------------
 
 
 @pytest.fixture(params=["fakeredis", "redis"])
@@ -199,39 +343,38 @@ def any_redis(request):
     connection.close()
 
 
-def test_inprocess_runner_processes_jobs_and_stops(jobs_db, any_redis):
+def test_inprocess_runner_sends_retries_and_stops(sms, any_redis):
+    """On the embedded store too: no Lua anywhere, retries come back through
+    the runner's periodic tick, a failing job does not stop the worker."""
+    sms.configure(retry_base=0.3, linger=0.0)
     stop = threading.Event()
     thread = runner.start_inprocess_worker(any_redis, stop, poll_interval=0.1)
     try:
-        assert thread.is_alive() and thread.daemon
-        assert thread is not threading.main_thread()
-        # A job that fails must not stop the worker: RQ records it as failed.
+        assert thread.is_alive() and thread.daemon and thread is not threading.main_thread()
         queues.queue(any_redis).enqueue_call("math.sqrt", args=(-1,))
-        first = add_message(jobs_db)
+        first = sms.add()
         queues.enqueue_sms(any_redis, first)
-        assert wait_for(lambda: load(jobs_db, first).status == MessageStatus.SENT)
-        # Work that arrives later is picked up by a later poll.
-        second = add_message(jobs_db)
+        assert wait_for(lambda: sms.load(first).status == MessageStatus.SENT)
+        sms.sim.script(Status(501))
+        second = sms.add(text="Isoko: second")
         queues.enqueue_sms(any_redis, second)
-        assert wait_for(lambda: load(jobs_db, second).status == MessageStatus.SENT)
+        assert wait_for(lambda: sms.load(second).attempts == 1)
+        assert wait_for(lambda: sms.load(second).status == MessageStatus.SENT)
+        assert sms.load(second).attempts == 2
         failed = FailedJobRegistry(queues.SMS_QUEUE, connection=any_redis, serializer=queues.SERIALIZER)
         assert wait_for(lambda: failed.count == 1)
     finally:
         stop.set()
         thread.join(timeout=5)
     assert not thread.is_alive()
-    # Stopped means stopped: a job enqueued now stays queued.
-    third = add_message(jobs_db)
+    third = sms.add(text="Isoko: third")
     queues.enqueue_sms(any_redis, third)
     time.sleep(0.3)
-    assert load(jobs_db, third).status == MessageStatus.QUEUED
-    assert queues.queue(any_redis).count == 1
-
+    assert sms.load(third).status == MessageStatus.QUEUED  # stopped means stopped
+    assert [m.text for m in sms.sim.received()] == ["Isoko: test", "Isoko: second"]
 
 
 def test_inprocess_runner_survives_redis_being_down_and_backs_off(caplog):
-    import redis
-
     unreachable = redis.Redis(host="127.0.0.1", port=1, retry=None)
     stop = threading.Event()
     with caplog.at_level(logging.ERROR, logger="workers.runner"):
@@ -246,3 +389,12 @@ def test_inprocess_runner_survives_redis_being_down_and_backs_off(caplog):
     failures = [r for r in caplog.records if "burst failed" in r.getMessage()]
     # Doubling from 0.05 s: about 4 attempts in a second, not 20.
     assert 2 <= len(failures) <= 6
+
+
+def test_run_worker_in_burst_mode_runs_the_periodic_tasks_and_the_queues(sms):
+    message_id = sms.queue()
+    runner.run_worker(sms.redis, burst=True, worker_class=SimpleWorker, with_scheduler=False)
+    assert sms.load(message_id).status == MessageStatus.SENT
+    # The burst ticked once: the periodic jobs ran and cleared their pending flags.
+    assert sms.redis.exists(periodic.PENDING_KEY.format(path="workers.sweep.sweep")) == 0
+    assert sms.redis.exists(periodic.DUE_KEY.format(path="workers.sweep.sweep")) == 1

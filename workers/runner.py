@@ -13,6 +13,15 @@ job in progress, and it behaves the same on `fakeredis.FakeRedis` and a real
 Redis. One exception: when Redis vanishes in the middle of a burst, RQ
 retries inside the burst until it is back; the thread is a daemon, so even
 then it never holds the process up at exit.
+
+Before each burst the thread ticks the periodic tasks (`workers.periodic`):
+retries coming due, the end of an SMS hold and the sweeper need no RQ
+scheduler, which the embedded store could not run (RQ's scheduler locks
+with Lua scripts; fakeredis has no Lua).
+
+`run_worker` is the separate worker process (`gateway worker`): RQ's forking
+Worker (with its scheduler) plus a daemon thread that ticks the periodic
+tasks once a second.
 """
 from __future__ import annotations
 
@@ -24,6 +33,7 @@ from redis import Redis
 from rq.timeouts import TimerDeathPenalty
 from rq.worker import SimpleWorker
 
+from workers import periodic
 from workers.queues import ALL_QUEUES, SERIALIZER
 
 log = logging.getLogger(__name__)
@@ -117,6 +127,7 @@ def _run(connection: Redis, stop_event: threading.Event, poll_interval: float) -
             if worker is None:
                 worker = make_worker(connection)
                 log.info("in-process worker %s started on %s", worker.name, ", ".join(ALL_QUEUES))
+            periodic.tick(connection)
             # logging_level=None: leave the application's logging alone.
             worker.work(burst=True, logging_level=None)
             failures = 0
@@ -126,3 +137,49 @@ def _run(connection: Redis, stop_event: threading.Event, poll_interval: float) -
         # Back off while failing (Redis down) so the log is not flooded.
         stop_event.wait(min(poll_interval * 2**failures, MAX_BACKOFF))
     log.info("in-process worker %s stopped", worker.name if worker else "(never started)")
+
+
+def run_worker(connection: Redis, *, burst: bool = False, worker_class: type | None = None,
+               with_scheduler: bool = True, tick_period: float = periodic.TICK_PERIOD) -> bool:
+    """Run an RQ worker on every queue until it is stopped (or, with `burst`,
+    until the queues are empty), ticking the periodic tasks in a daemon
+    thread meanwhile (not in burst mode: a burst ticks once first).
+
+    This is what `gateway worker` should run. Returns what `Worker.work` returns.
+    """
+    from rq import Worker
+
+    _preload()
+    cls = worker_class or Worker
+    worker = cls(list(ALL_QUEUES), connection=connection, serializer=SERIALIZER)
+    stop = threading.Event()
+    ticker = None
+    if burst:
+        periodic.tick(connection)
+    else:
+        ticker = periodic.start_ticker(connection, stop, tick_period)
+    try:
+        return worker.work(burst=burst, with_scheduler=with_scheduler)
+    finally:
+        stop.set()
+        if ticker is not None:
+            ticker.join(timeout=5)
+
+
+def _preload() -> None:
+    """Warm the parent up: RQ's Worker forks a work horse per job, and a child
+    that must import requests and the provider SDK, configure the SQLAlchemy
+    mappers and initialise the database dialect spends up to half a second
+    on it, for every job."""
+    from sqlalchemy.orm import configure_mappers
+
+    import gateway.providers.africastalking  # noqa: F401
+    import workers.sms  # noqa: F401
+    import workers.sweep  # noqa: F401
+    from workers import context
+
+    configure_mappers()
+    try:
+        context.database().ping()  # the dialect learns the server's version once, here
+    except Exception:  # a job will report it properly
+        log.warning("worker: the database is not reachable yet")

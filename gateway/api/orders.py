@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import jsonify, request, url_for
 from sqlalchemy import select
@@ -195,7 +196,8 @@ def create_order():
             order, messages = order_service.place_order(
                 s, listing_id=listing.id, quantity=wanted.quantity, buyer_name=wanted.buyer_name,
                 buyer_phone=wanted.buyer_phone, api_key_id=key_id, idem_key=scoped, channel="api",
-                service_code=svc.settings.ussd_service_code)
+                service_code=svc.settings.ussd_service_code,
+                ttl=timedelta(minutes=svc.settings.order_ttl_minutes))
         except order_service.OutOfStock as exc:
             raise ApiError(409, "out_of_stock", f"only {exc.available} left",
                            available=exc.available) from None

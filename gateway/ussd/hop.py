@@ -85,10 +85,10 @@ class UssdService:
     def _apply(self, hop: Hop, begin: Begin) -> str:
         record = begin.record or Record()
         lang = (record.state or {}).get("vals", {}).get("lang", "rw")
-        snapshot, keep = None, True
+        snapshot, keep, queued = None, True, []
         try:
             with ExitStack() as stack:
-                turn, menu = self._turn(hop, begin, record, stack)
+                turn, menu, queued = self._turn(hop, begin, record, stack)
                 reply = ("END " if turn.end else "CON ") + turn.text
                 record.state, record.offer = turn.state, getattr(turn, "offer", None)
                 snapshot, keep = self._snapshot(turn, menu)
@@ -99,7 +99,10 @@ class UssdService:
             record.state = dict(record.state or {}, end=True)
         record.hops += 1
         record.remember(hop.text, reply)
-        self.store.finish(hop.session_id, hop.phone, record, snapshot=snapshot, keep_snapshot=keep)
+        # The SQL is committed: queued SMS ride in the same round trip as the
+        # session. If Redis fails here, their rows stay `queued` for the sweep.
+        self.store.finish(hop.session_id, hop.phone, record, snapshot=snapshot, keep_snapshot=keep,
+                          extra=queued)
         return reply
 
     # -- the engine part ------------------------------------------------------
@@ -139,7 +142,7 @@ class UssdService:
             turn = engine.step(menu, record.state, _new_input(record.text or "", hop.text), ctx)
         turn = self._run_actions(menu, turn, hop, tx, ctx)
         tx.commit()
-        return turn, menu
+        return turn, menu, tx.after_commit
 
     def _first(self, hop: Hop, begin: Begin, ctx):
         values = self._start_values(hop)
@@ -246,10 +249,6 @@ class _LazyTransaction:
         return self._session
 
     def commit(self) -> None:
+        """Commit the hop's SQL; `after_commit` work is run by the caller after."""
         if self._session is not None:
             self._session.commit()
-        for work in self.after_commit:
-            try:
-                work()
-            except Exception:
-                log.exception("work after commit failed (the row stays queued for a sweep)")

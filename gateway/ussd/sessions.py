@@ -94,12 +94,16 @@ class SessionStore:
                      json.loads(resume) if resume else None, int(head) if head else None)
 
     def finish(self, session_id: str, phone: str, record: Record, *, snapshot: dict | None,
-               keep_snapshot: bool) -> None:
+               keep_snapshot: bool, extra=()) -> None:
         """Save the record, set or clear the resume snapshot, release the lock (1 round trip).
 
-        `snapshot` None with `keep_snapshot` False deletes the phone's snapshot."""
+        `snapshot` None with `keep_snapshot` False deletes the phone's snapshot.
+        Each callable in `extra` may add its own commands to the same pipeline
+        (work queued by the hop's actions)."""
         skey, lkey, rkey = self._keys(session_id, phone)
         pipe = self.client.pipeline(transaction=False)
+        for add in extra:
+            add(pipe)
         pipe.set(skey, record.dumps(), ex=self.ttl)
         if snapshot is not None:
             pipe.set(rkey, json.dumps(snapshot, separators=(",", ":")), ex=self.resume_ttl)

@@ -1,0 +1,151 @@
+"""Who is logged in to the console, and what they may do.
+
+The stable API for every console view (menus, SMS texts, market, dashboard):
+
+    from gateway.console import bp
+    from gateway.console.auth import current_operator, requires
+    from gateway.models import Role
+
+    @bp.get("/market")
+    @requires(Role.VIEWER)          # viewer < editor < admin
+    def market():
+        op = current_operator()     # CurrentOperator(id, username, role)
+        masked = not op.can(Role.EDITOR)
+        ...
+
+`requires` sends a visitor who is not logged in to the log-in page (401 for
+anything but a GET), answers 403 to an operator whose role is too low, and
+checks the CSRF token of every POST/PUT/PATCH/DELETE, so it protects a view
+even on another blueprint. Views on `gateway.console.bp` get the log-in and
+CSRF checks a second time from the blueprint's own `before_request`.
+Templates extend `console/base.html` and put `{{ csrf_field() }}` in every form.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from markupsafe import Markup, escape
+from wtforms.validators import ValidationError
+
+from gateway import operators
+from gateway.models import Operator, Role
+
+SESSION_KEY = "console_op"
+STAMP_KEY = "console_stamp"
+# A CSRF token lives as long as the operator's session (an editor may keep a
+# draft open for hours); the token is tied to the session cookie anyway.
+CSRF_TIME_LIMIT = 12 * 3600
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class CurrentOperator:
+    """The logged-in operator, as views and templates see them."""
+
+    id: int
+    username: str
+    role: Role
+
+    def can(self, role: Role | str) -> bool:
+        """True when this operator has at least `role`."""
+        return operators.at_least(self.role, role)
+
+
+def services():
+    return current_app.extensions["isoko"]
+
+
+def current_operator() -> CurrentOperator | None:
+    """The operator of this request, or None. Read from the database once per
+    request: a disabled account, a new role or a new password take effect on
+    the operator's next click."""
+    if "console_operator" in g:
+        return g.console_operator
+    found = None
+    op_id = session.get(SESSION_KEY)
+    if isinstance(op_id, int):
+        with services().db.session() as s:
+            row = s.get(Operator, op_id)
+            if row is not None and row.active and session.get(STAMP_KEY) == operators.session_stamp(row):
+                found = CurrentOperator(row.id, row.username, Role(row.role))
+    if found is None and op_id is not None:
+        session.pop(SESSION_KEY, None)
+        session.pop(STAMP_KEY, None)
+    g.console_operator = found
+    return found
+
+
+def log_in(operator: Operator) -> None:
+    """Start a fresh session for `operator` (nothing of the old one survives)."""
+    session.clear()
+    session.permanent = True
+    session[SESSION_KEY] = operator.id
+    session[STAMP_KEY] = operators.session_stamp(operator)
+    g.console_operator = CurrentOperator(operator.id, operator.username, Role(operator.role))
+
+
+def log_out() -> None:
+    session.clear()
+    g.console_operator = None
+
+
+def check_csrf() -> None:
+    """Abort with 400 when an unsafe request lacks a valid CSRF token (form
+    field `csrf_token` or header `X-CSRFToken`). Checked once per request."""
+    if request.method not in UNSAFE_METHODS or g.get("console_csrf_ok"):
+        return
+    token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
+    try:
+        validate_csrf(token, time_limit=CSRF_TIME_LIMIT)
+    except ValidationError:
+        abort(400, description="This form has expired or did not come from the console. "
+                               "Reload the page and try again.")
+    g.console_csrf_ok = True
+
+
+def csrf_field() -> Markup:
+    """The hidden CSRF input every console form carries."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(escape(generate_csrf()))
+
+
+def login_required_response():
+    """What a visitor who is not logged in gets: the log-in page (GET) or 401."""
+    if request.method == "GET":
+        return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+    abort(401)
+
+
+def requires(role: Role | str = Role.VIEWER):
+    """Decorator: the view needs a logged-in operator with at least `role`."""
+    needed = Role(role)
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            check_csrf()
+            operator = current_operator()
+            if operator is None:
+                return login_required_response()
+            if not operator.can(needed):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_role = needed
+        return wrapped
+
+    return decorate
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after log-in: only a path inside the console, never another site."""
+    default = url_for("console.index")
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/admin") or "\\" in target:
+        return default
+    return target

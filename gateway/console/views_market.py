@@ -1,0 +1,365 @@
+"""The market, read-only: /admin/market (catalogue), producers, listings,
+orders (with their history) and messages, plus CSV exports of orders and
+messages.
+
+Every operator may read; phone numbers are masked (`gateway.phones.mask`) for
+viewers and shown in full to editors and admins. Lists page by keyset on the
+primary key (`?before=ID` / `?after=ID`), newest first, so a page costs the
+same with 100,000 rows; filters live in the query string and the CSV export
+takes the same ones, streamed in batches.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask import Response, abort, render_template, request, stream_with_context
+from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
+
+from gateway.console import bp
+from gateway.console.auth import current_operator, requires, services
+from gateway.console.nav import add_item
+from gateway.models import (
+    District,
+    Listing,
+    ListingStatus,
+    Message,
+    MessageStatus,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Producer,
+    Product,
+    Role,
+)
+from gateway.phones import InvalidPhone, mask, normalize
+
+PAGE_SIZE = 50
+CSV_BATCH = 1000
+_PHONE_IN_TEXT = re.compile(r"\+?\d{9,15}")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# --- helpers -----------------------------------------------------------------
+
+def _masked() -> bool:
+    op = current_operator()
+    return op is None or not op.can(Role.EDITOR)
+
+
+def _phone(value: str | None, masked: bool) -> str:
+    if not value:
+        return ""
+    return mask(value) if masked else value
+
+
+def _text(value: str | None, masked: bool) -> str:
+    """Free text (an SMS) with any phone number in it masked for viewers."""
+    if not value:
+        return ""
+    return _PHONE_IN_TEXT.sub(lambda m: mask(m.group(0)), value) if masked else value
+
+
+def _choice(name: str, allowed) -> str | None:
+    value = (request.args.get(name) or "").strip()
+    if not value:
+        return None
+    if value not in allowed:
+        abort(400, description=f"Unknown {name}: choose one from the list.")
+    return value
+
+
+def _day(name: str) -> date | None:
+    value = (request.args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        abort(400, description=f"{name} must be a date like 2026-01-31.")
+
+
+def _cursor(name: str) -> int | None:
+    value = request.args.get(name, type=int)
+    return value if value is not None and value > 0 else None
+
+
+def _page(session, stmt, key):
+    """One page of `stmt` by keyset on the integer column `key`, newest first.
+
+    Returns (rows, newer_cursor, older_cursor): pass `after=newer_cursor` for
+    the previous page and `before=older_cursor` for the next."""
+    before, after = _cursor("before"), _cursor("after")
+    if after is not None:
+        rows = session.execute(stmt.where(key > after).order_by(key.asc()).limit(PAGE_SIZE + 1)).all()
+        has_newer = len(rows) > PAGE_SIZE
+        rows = list(reversed(rows[:PAGE_SIZE]))
+        has_older = True
+    else:
+        if before is not None:
+            stmt = stmt.where(key < before)
+        rows = session.execute(stmt.order_by(key.desc()).limit(PAGE_SIZE + 1)).all()
+        has_older = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        has_newer = before is not None
+    ids = [r[0].id for r in rows]
+    return rows, (ids[0] if ids and has_newer else None), (ids[-1] if ids and has_older else None)
+
+
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _csv_response(filename: str, header: list[str], stmt, key, row_fn) -> Response:
+    """Stream `stmt` as CSV in keyset batches (newest first)."""
+    db = services().db
+
+    def generate():
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(header)
+        yield buf.getvalue()
+        last = None
+        while True:
+            page = stmt if last is None else stmt.where(key < last)
+            with db.session() as s:
+                rows = s.execute(page.order_by(key.desc()).limit(CSV_BATCH)).all()
+                buf.seek(0)
+                buf.truncate()
+                for row in rows:
+                    writer.writerow(row_fn(row))
+                last = rows[-1][0].id if rows else None
+            if buf.getvalue():
+                yield buf.getvalue()
+            if len(rows) < CSV_BATCH:
+                return
+
+    response = Response(stream_with_context(generate()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _names(session) -> dict[int, str]:
+    return {p.id: p.name_en for p in session.scalars(select(Product))}
+
+
+# --- catalogue ---------------------------------------------------------------
+
+@bp.get("/market")
+@requires(Role.VIEWER)
+def market():
+    with services().db.session() as s:
+        products = s.scalars(select(Product).order_by(Product.position, Product.id)).all()
+        districts = s.scalars(select(District).order_by(District.province_en, District.name)).all()
+        s.expunge_all()
+    return render_template("console/market/catalogue.html", products=products, districts=districts)
+
+
+# --- producers ---------------------------------------------------------------
+
+@bp.get("/market/producers")
+@requires(Role.VIEWER)
+def market_producers():
+    masked = _masked()
+    q = (request.args.get("q") or "").strip()[:64]
+    stmt = select(Producer, District.name).join(District, District.id == Producer.district_id)
+    if q:
+        terms = [Producer.name.ilike("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",
+                                     escape="\\")]
+        try:
+            terms.append(Producer.phone == normalize(q))
+        except InvalidPhone:
+            digits = re.sub(r"\D", "", q)
+            if not masked and len(digits) >= 3:  # partial numbers only for those who see numbers
+                terms.append(Producer.phone.contains(digits, autoescape=True))
+        stmt = stmt.where(or_(*terms))
+    with services().db.session() as s:
+        rows, newer, older = _page(s, stmt, Producer.id)
+        items = [{"id": p.id, "name": p.name, "phone": _phone(p.phone, masked), "district": district,
+                  "language": p.language.value, "created_at": p.created_at} for p, district in rows]
+    filters = {"q": q} if q else {}
+    return render_template("console/market/producers.html", items=items, filters=filters,
+                           newer=newer, older=older, masked=masked)
+
+
+# --- listings ----------------------------------------------------------------
+
+@bp.get("/market/listings")
+@requires(Role.VIEWER)
+def market_listings():
+    masked = _masked()
+    status = _choice("status", {s.value for s in ListingStatus})
+    with services().db.session() as s:
+        products = s.scalars(select(Product).order_by(Product.position, Product.id)).all()
+        codes = {p.code: p for p in products}
+        product = _choice("product", codes)
+        stmt = (select(Listing, Producer.name, Producer.phone)
+                .join(Producer, Producer.id == Listing.producer_id))
+        if status:
+            stmt = stmt.where(Listing.status == ListingStatus(status))
+        if product:
+            stmt = stmt.where(Listing.product_id == codes[product].id)
+        rows, newer, older = _page(s, stmt, Listing.id)
+        names = {p.id: p.name_en for p in products}
+        items = [{"code": li.code, "product": names.get(li.product_id, "?"), "grade": li.grade or "",
+                  "quantity": li.quantity, "unit_price": li.unit_price, "status": li.status.value,
+                  "producer": name, "phone": _phone(phone, masked), "created_at": li.created_at}
+                 for li, name, phone in rows]
+        product_choices = [(p.code, p.name_en) for p in products]
+    filters = {k: v for k, v in (("status", status), ("product", product)) if v}
+    return render_template("console/market/listings.html", items=items, filters=filters, newer=newer,
+                           older=older, statuses=[s.value for s in ListingStatus], products=product_choices)
+
+
+# --- orders ------------------------------------------------------------------
+
+_Seller = aliased(Producer, name="seller")
+
+ORDER_CSV_HEADER = ["code", "created_at", "status", "channel", "product", "grade", "quantity", "unit_price",
+                    "total", "seller", "seller_phone", "buyer", "buyer_phone", "expires_at", "answered_at"]
+
+
+def _order_filters():
+    status = _choice("status", {s.value for s in OrderStatus})
+    start, end = _day("from"), _day("to")
+    stmt = (select(Order, Listing.product_id, Listing.grade, _Seller.name, _Seller.phone)
+            .join(Listing, Listing.id == Order.listing_id)
+            .join(_Seller, _Seller.id == Order.seller_id))
+    if status:
+        stmt = stmt.where(Order.status == OrderStatus(status))
+    if start:
+        stmt = stmt.where(Order.created_at >= datetime.combine(start, time.min, tzinfo=timezone.utc))
+    if end:
+        stmt = stmt.where(Order.created_at < datetime.combine(end + timedelta(days=1), time.min,
+                                                              tzinfo=timezone.utc))
+    filters = {k: v for k, v in (("status", status), ("from", start and start.isoformat()),
+                                 ("to", end and end.isoformat())) if v}
+    return stmt, filters
+
+
+def _order_item(row, names, masked) -> dict:
+    o, product_id, grade, seller, seller_phone = row
+    return {"id": o.id, "code": o.code, "created_at": o.created_at, "status": o.status.value,
+            "channel": o.channel, "product": names.get(product_id, "?"), "grade": grade or "",
+            "quantity": o.quantity, "unit_price": o.unit_price, "total": o.total, "seller": seller,
+            "seller_phone": _phone(seller_phone, masked), "buyer": o.buyer_name or "",
+            "buyer_phone": _phone(o.buyer_phone, masked), "expires_at": o.expires_at,
+            "answered_at": o.answered_at}
+
+
+@bp.get("/market/orders")
+@requires(Role.VIEWER)
+def market_orders():
+    masked = _masked()
+    stmt, filters = _order_filters()
+    with services().db.session() as s:
+        names = _names(s)
+        rows, newer, older = _page(s, stmt, Order.id)
+        items = [_order_item(r, names, masked) for r in rows]
+    return render_template("console/market/orders.html", items=items, filters=filters, newer=newer,
+                           older=older, statuses=[s.value for s in OrderStatus])
+
+
+@bp.get("/market/orders.csv")
+@requires(Role.VIEWER)
+def market_orders_csv():
+    masked = _masked()
+    stmt, _ = _order_filters()
+    with services().db.session() as s:
+        names = _names(s)
+
+    def row(r):
+        item = _order_item(r, names, masked)
+        for k in ("created_at", "expires_at", "answered_at"):
+            item[k] = item[k].isoformat() if item[k] else ""
+        return [item[k] if k.endswith("phone") else _cell(item[k]) for k in ORDER_CSV_HEADER]
+
+    return _csv_response("orders.csv", ORDER_CSV_HEADER, stmt, Order.id, row)
+
+
+@bp.get("/market/orders/<int:order_id>")
+@requires(Role.VIEWER)
+def market_order(order_id: int):
+    masked = _masked()
+    with services().db.session() as s:
+        row = s.execute(
+            select(Order, Listing.product_id, Listing.grade, _Seller.name, _Seller.phone)
+            .join(Listing, Listing.id == Order.listing_id)
+            .join(_Seller, _Seller.id == Order.seller_id)
+            .where(Order.id == order_id)).first()
+        if row is None:
+            abort(404)
+        item = _order_item(row, _names(s), masked)
+        listing_code = s.scalar(select(Listing.code).where(Listing.id == row[0].listing_id))
+        events = [{"status": e.status.value, "actor": e.actor, "at": e.at}
+                  for e in s.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id)
+                                     .order_by(OrderEvent.id))]
+    return render_template("console/market/order.html", order=item, events=events, listing_code=listing_code)
+
+
+# --- messages ----------------------------------------------------------------
+
+MESSAGE_CSV_HEADER = ["id", "created_at", "recipient", "kind", "language", "status", "attempts", "segments",
+                      "cost", "delivery_status", "delivered_at", "failure_reason", "error", "text"]
+
+
+def _message_filters():
+    status = _choice("status", {s.value for s in MessageStatus})
+    kind = (request.args.get("kind") or "").strip()[:32] or None
+    delivery = (request.args.get("delivery") or "").strip()[:24] or None
+    stmt = select(Message)
+    if status:
+        stmt = stmt.where(Message.status == MessageStatus(status))
+    if kind:
+        stmt = stmt.where(Message.kind == kind)
+    if delivery:
+        stmt = stmt.where(Message.delivery_status.is_(None) if delivery == "none"
+                          else Message.delivery_status == delivery)
+    filters = {k: v for k, v in (("status", status), ("kind", kind), ("delivery", delivery)) if v}
+    return stmt, filters
+
+
+def _message_item(m: Message, masked: bool) -> dict:
+    return {"id": m.id, "created_at": m.created_at, "recipient": _phone(m.recipient, masked), "kind": m.kind,
+            "language": m.language.value, "status": m.status.value, "attempts": m.attempts,
+            "segments": m.segments, "cost": m.cost or "", "delivery_status": m.delivery_status or "",
+            "delivered_at": m.delivered_at, "failure_reason": m.failure_reason or "",
+            "error": m.error or "", "text": _text(m.text, masked)}
+
+
+@bp.get("/market/messages")
+@requires(Role.VIEWER)
+def market_messages():
+    masked = _masked()
+    stmt, filters = _message_filters()
+    with services().db.session() as s:
+        rows, newer, older = _page(s, stmt, Message.id)
+        items = [_message_item(r[0], masked) for r in rows]
+        kinds = sorted(k for k in s.scalars(select(Message.kind).distinct()) if k)
+    return render_template("console/market/messages.html", items=items, filters=filters, newer=newer,
+                           older=older, statuses=[s.value for s in MessageStatus], kinds=kinds,
+                           deliveries=["Sent", "Submitted", "Buffered", "Success", "Failed", "Rejected",
+                                       "AbsentSubscriber", "Expired", "none"])
+
+
+@bp.get("/market/messages.csv")
+@requires(Role.VIEWER)
+def market_messages_csv():
+    masked = _masked()
+    stmt, _ = _message_filters()
+
+    def row(r):
+        item = _message_item(r[0], masked)
+        for k in ("created_at", "delivered_at"):
+            item[k] = item[k].isoformat() if item[k] else ""
+        return [item[k] if k == "recipient" else _cell(item[k]) for k in MESSAGE_CSV_HEADER]
+
+    return _csv_response("messages.csv", MESSAGE_CSV_HEADER, stmt, Message.id, row)
+
+
+add_item("Market", "console.market")
