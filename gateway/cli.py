@@ -42,7 +42,7 @@ def serve(host: str, port: int) -> None:
     configure_logging(settings.log_level)
     services = build_services(settings)
     published = bootstrap(services)
-    context.configure(settings.database_url)
+    context.configure(settings.database_url, settings=settings)
     stop = threading.Event()
     worker = runner.start_inprocess_worker(services.redis, stop)
     requeued = sweep.requeue_queued_sms(services.db, services.redis)
@@ -77,15 +77,14 @@ def worker() -> None:
         raise click.ClickException("REDIS_URL is required for a separate worker "
                                    "(gateway serve runs its own worker in process)")
     configure_logging(settings.log_level)
-    from rq import Worker
-
-    from gateway import redis_conn
-    from workers import context, queues, sweep
-    context.configure(settings.database_url)
+    from gateway import operators, redis_conn
+    from workers import context, runner, sweep
+    context.configure(settings.database_url, settings=settings)
+    operators.install_sms_source(settings.database_url)  # SMS texts the operators published
     connection = redis_conn.connect(settings.redis_url)
     sweep.requeue_queued_sms(context.database(), connection)
-    names = [queues.queue(connection, name) for name in queues.ALL_QUEUES]
-    Worker(names, connection=connection, serializer=queues.SERIALIZER).work(with_scheduler=True)
+    # Every queue, RQ's scheduler, and the periodic tasks (SMS retries, sweep, order expiry).
+    runner.run_worker(connection)
 
 
 @main.group()

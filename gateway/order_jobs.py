@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 
 from redis import Redis
-from rq import get_current_job
 
 from gateway import orders
 from workers import context, queues
@@ -20,7 +19,7 @@ def expire_orders(connection: Redis | None = None) -> int:
     with db.session() as s:
         count, messages = orders.expire_due(s)
         ids = [m.id for m in messages]
-    connection = connection or get_current_job().connection  # the worker's Redis
+    connection = connection or context.redis()  # the running job's Redis
     for message_id in ids:
         queues.enqueue_sms(connection, message_id)
     if count:

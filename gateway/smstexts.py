@@ -12,7 +12,7 @@ import string
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -58,12 +58,40 @@ def shipped_source() -> str:
     return resources.files("gateway").joinpath("data", "sms.yaml").read_text("utf-8")
 
 
+_source: Callable[[], dict | None] | None = None
+
+
+def set_source(loader: Callable[[], dict | None] | None) -> None:
+    """Render from `loader()` (a dict shaped like sms.yaml: the texts an
+    operator published) when it answers one; from the shipped file when it
+    answers None, or when no loader is set."""
+    global _source
+    _source = loader
+
+
+def _published() -> dict | None:
+    try:
+        return _source() if _source is not None else None
+    except Exception:  # an SMS must never fail because the published texts can't be read
+        return None
+
+
 def render(kind: str, lang: str, **values: Any) -> str:
     """The `kind` text in `lang` (English when that language is missing),
-    with `{placeholders}` filled from `values`.
+    with `{placeholders}` filled from `values`: the published texts first,
+    the shipped file for a kind, language or placeholder they lack.
 
     Raises KeyError for an unknown kind or a placeholder without a value.
     """
+    published = _published()
+    if published is not None:
+        texts = (published.get("templates") or {}).get(kind) or {}
+        template = texts.get(lang) or texts.get(FALLBACK_LANGUAGE)
+        if isinstance(template, str):
+            try:
+                return template.format_map(values)
+            except (KeyError, ValueError, IndexError):
+                pass  # a bad published text falls back to the shipped one
     texts = _catalogue()["templates"][kind]
     template = texts.get(lang) or texts[FALLBACK_LANGUAGE]
     return template.format_map(values)
@@ -71,8 +99,12 @@ def render(kind: str, lang: str, **values: Any) -> str:
 
 def unit_label(unit: str, lang: str) -> str:
     """How `unit` ("kg", "piece") is written after a number in `lang`."""
-    labels = _catalogue()["units"].get(str(unit), {})
-    return labels.get(lang) or labels.get(FALLBACK_LANGUAGE) or str(unit)
+    for catalogue in (_published(), _catalogue()):
+        labels = ((catalogue or {}).get("units") or {}).get(str(unit)) or {}
+        label = labels.get(lang) or labels.get(FALLBACK_LANGUAGE)
+        if isinstance(label, str):
+            return label
+    return str(unit)
 
 
 def is_gsm7(text: str) -> bool:

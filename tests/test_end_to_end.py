@@ -100,3 +100,32 @@ def test_order_through_the_api_then_accept_by_ussd(market):
     assert state["status"] == "accepted"
     assert [e["status"] for e in state["history"]] == ["pending", "accepted"]
     assert any("accepted" in t for t in _texts(sim, PLATFORM_BUYER))
+
+
+def test_unanswered_order_expires_through_the_periodic_task(market):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from gateway import orders
+    from gateway.models import Listing, Order, Producer
+    from workers import periodic
+
+    gw, sim, deliver = market
+    _list_coffee(gw, deliver, sim)
+    with gw.db.session() as s:
+        listing = s.scalars(select(Listing)).one()
+        buyer = Producer(phone=BUYER, name="Buyer", district_id=1, language="en",
+                         consented_at=listing.created_at)
+        s.add(buyer)
+        s.flush()
+        orders.place_order(s, listing_id=listing.id, quantity=4, buyer_id=buyer.id,
+                           ttl=timedelta(seconds=-1))  # already due
+    assert "gateway.order_jobs.expire_orders" in periodic.tick(gw.redis)
+    deliver()  # runs the expiry, then the drain sends both SMS
+    deliver()
+    with gw.db.session() as s:
+        assert s.scalars(select(Order)).one().status == "expired"
+        assert s.scalars(select(Listing)).one().quantity == 10
+    assert any("expired" in t for t in _texts(sim, SELLER))
+    assert any("did not answer" in t for t in _texts(sim, BUYER))

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 PERIODIC: list[tuple[float, str]] = [
     (2, "workers.sms.tick"),  # wakes a drain for due retries, after a hold, for lost wake-ups
     (60, "workers.sweep.sweep"),  # re-adds queued rows, settles stale `sending` rows
+    (60, "gateway.order_jobs.expire_orders"),  # unanswered orders expire; both sides told
 ]
 
 DUE_KEY = "isoko:periodic:due:{path}"

@@ -66,8 +66,7 @@ def test_edit_publish_and_roll_back_the_sms_texts(editor, gw):
     # The loader smstexts renders through now answers the published texts.
     loader = operators.PublishedSmsTexts(gw.db.url)
     assert loader()["templates"]["order_new"]["fr"] == NEW_FR
-    if hasattr(smstexts, "set_source"):
-        assert smstexts.render("order_new", "fr", **VALUES).startswith("Isoko: nouvelle commande 123456")
+    assert smstexts.render("order_new", "fr", **VALUES).startswith("Isoko: nouvelle commande 123456")
     # The SMS texts are not a USSD menu.
     assert 'data-menu="sms-texts"' not in editor.get("/admin/menus").get_data(as_text=True)
     # A second version, then back to the first.
