@@ -11,7 +11,9 @@ It uses Redis db 12 and the PostgreSQL schema `isoko_bench_sms` of the
     (`workers.runner.run_worker`, RQ's forking Worker, burst mode) sends them
     all; prints SMS/s (target >= 100).
 (b) naive: the same with one RQ job per SMS, one provider call per job
-    (`workers.queues.enqueue_send_job`); prints SMS/s and the ratio a/b.
+    (`workers.queues.enqueue_send_job`), in RQ's forking Worker (as (a) and
+    `gateway worker`) and in a SimpleWorker (no fork per job, its best
+    case); prints SMS/s and the ratios a/b.
 (c) latency: a running worker, SMS offered at 20/s for 30 s (rate limit
     SMS_RATE_PER_SECOND at its default, 20); prints p50/p95/max seconds from
     enqueue to accepted by the provider (target p95 <= 1 s).
@@ -59,7 +61,13 @@ def worker_main(mode: str) -> None:
     configure_logging("WARNING")
     context.configure(settings.database_url, settings=settings)
     connection = redis_conn.connect(settings.redis_url)
-    runner.run_worker(connection, burst=(mode == "burst"), with_scheduler=False)
+    if mode == "burst-simple":
+        from rq import SimpleWorker
+
+        runner.run_worker(connection, burst=True, worker_class=SimpleWorker, with_scheduler=False,
+                          logging_level="WARNING")
+        return
+    runner.run_worker(connection, burst=(mode == "burst"), with_scheduler=False, logging_level="WARNING")
 
 
 def start_worker(mode: str, env: dict[str, str]) -> subprocess.Popen:
@@ -161,17 +169,19 @@ def bench_drain(db, connection, sim, env, count: int) -> float:
     return rate_line("(a) drain, one worker process", count, started, got)
 
 
-def bench_naive(db, connection, sim, env, count: int) -> float:
-    ids = add_messages(db, count, "naive")
+def bench_naive(db, connection, sim, env, count: int, mode: str) -> float:
+    tag = f"naive{mode}"
+    ids = add_messages(db, count, tag)
     for message_id in ids:
         queues.enqueue_send_job(connection, message_id)
     started = time.time()
-    worker = start_worker("burst", env)
+    worker = start_worker(mode, env)
     try:
-        got = wait_accepted(sim, "naive", count, timeout=count / 2 + 60, worker=worker)
+        got = wait_accepted(sim, tag, count, timeout=count / 2 + 60, worker=worker)
     finally:
         stop(worker)
-    return rate_line("(b) naive, one job per SMS", count, started, got)
+    how = "forking Worker" if mode == "burst" else "SimpleWorker, no fork"
+    return rate_line(f"(b) naive, one job per SMS ({how})", count, started, got)
 
 
 def bench_latency(db, connection, sim, env, seconds: float, offered: float) -> None:
@@ -198,14 +208,15 @@ def bench_latency(db, connection, sim, env, seconds: float, offered: float) -> N
         stop(worker)
     latencies = sorted(m.at - sent_at[m.text] for m in got if m.text in sent_at)
     p95 = latencies[int(0.95 * (len(latencies) - 1))]
-    print(f"  (c) latency at {offered:.0f} SMS/s offered for {seconds:.0f} s: {len(got)}/{count} accepted; "
+    print(f"  (c) latency at {offered:.0f} SMS/s offered for {seconds:.0f} s (limit "
+          f"{env['SMS_RATE_PER_SECOND']}/s): {len(got)}/{count} accepted; "
           f"enqueue -> accepted p50 {statistics.median(latencies):.3f} s, p95 {p95:.3f} s, "
           f"max {latencies[-1]:.3f} s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--worker", choices=["burst", "serve"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["burst", "burst-simple", "serve"], help=argparse.SUPPRESS)
     parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("-n", type=int, default=2000, help="SMS for (a)")
     parser.add_argument("--naive-n", type=int, default=200, help="SMS for (b)")
@@ -213,6 +224,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="SMS_CONCURRENCY for (a)")
     parser.add_argument("--seconds", type=float, default=30.0, help="duration of (c)")
     parser.add_argument("--offered", type=float, default=20.0, help="SMS/s offered in (c)")
+    parser.add_argument("--rate", type=int, default=20, help="SMS_RATE_PER_SECOND in (c)")
     parser.add_argument("--skip", default="", help="letters of the parts to skip, e.g. 'bc'")
     args = parser.parse_args()
     if args.worker:
@@ -233,11 +245,13 @@ def main() -> None:
             if "a" not in args.skip:
                 drain = bench_drain(db, connection, sim, env, args.n)
             if "b" not in args.skip:
-                naive = bench_naive(db, connection, sim, env, args.naive_n)
-            if drain and naive:
-                print(f"  drain / naive: {drain / naive:.1f}x")
+                naive = bench_naive(db, connection, sim, env, args.naive_n, "burst")
+                simple = bench_naive(db, connection, sim, env, args.naive_n, "burst-simple")
+                if drain:
+                    print(f"  drain / naive: {drain / naive:.1f}x (forking Worker, as `gateway worker`), "
+                          f"{drain / simple:.1f}x (SimpleWorker)")
             if "c" not in args.skip:
-                latency_env = {**env, "SMS_RATE_PER_SECOND": "20", "SMS_CONCURRENCY": "16"}
+                latency_env = {**env, "SMS_RATE_PER_SECOND": str(args.rate), "SMS_CONCURRENCY": "16"}
                 bench_latency(db, connection, sim, latency_env, args.seconds, args.offered)
         finally:
             connection.flushdb()

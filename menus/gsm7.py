@@ -7,6 +7,7 @@ fits, so menus must not contain one.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -43,6 +44,7 @@ def describe(ch: str) -> str:
     return f"{ch!r} (U+{ord(ch):04X} {name})"
 
 
+@lru_cache(maxsize=8192)  # list labels repeat on every hop; the function is pure
 def sanitize(text: str) -> str:
     """Make text a user typed (a name, say) safe to show: accents outside GSM-7
     lose their accent (ç → c), anything else unprintable becomes '?'.

@@ -219,3 +219,27 @@ def test_a_malformed_incoming_sms_is_a_400_with_a_reason(sms, app):
         assert reply.status_code == 400, change
         assert reason in reply.get_data(as_text=True), change
     assert count(sms.db, InboundSms) == 0 and messages(sms.db) == []
+
+
+def test_the_simulator_posts_reports_to_a_running_gateway(sms, gateway):
+    """Loopback all the way: the simulator POSTs a report to the app served
+    over HTTP on 127.0.0.1, as the provider would."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from gateway.app import create_app
+
+    message_id = sms.queue()
+    sms.burst()
+    server = make_server("127.0.0.1", 0, create_app(services=gateway.services), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}{DELIVERY}"
+        assert sms.sim.report(url, sms.load(message_id).provider_message_id, "Delivered?") == 400
+        assert sms.sim.report(url, sms.load(message_id).provider_message_id, "Buffered") == 200
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert sms.load(message_id).delivery_status == "Buffered"

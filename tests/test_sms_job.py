@@ -283,6 +283,7 @@ def test_a_forked_child_gets_its_own_connection_pool(tmp_path):
     ({"SMS_RATE_PER_SECOND": "fast"}, "SMS_RATE_PER_SECOND must be a number"),
     ({"SMS_RATE_PER_SECOND": "0"}, "SMS_RATE_PER_SECOND must be between 1 and 10000"),
     ({"SMS_CONCURRENCY": "1000"}, "SMS_CONCURRENCY must be between 1 and 256"),
+    ({"SMS_MAX_AGE_SECONDS": "10"}, "SMS_MAX_AGE_SECONDS must be between 60"),
 ])
 def test_sms_settings_are_checked(env, problem):
     with pytest.raises(ValueError, match=problem):

@@ -25,7 +25,6 @@ is not ours to extend here; see `SmsConfig.from_env`):
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -33,8 +32,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from gateway.db import Database
-
-log = logging.getLogger(__name__)
 
 DEFAULT_SMS_MAX_AGE = timedelta(hours=1)
 
@@ -59,6 +56,7 @@ class SmsConfig:
     # the sweeper marks it failed as "unknown_outcome" (never resends it).
     lease: float = 300.0
     provider_timeout: float | tuple[float, float] | None = None  # None: the SDK's (3.05, 9.05)
+    max_age_seconds: int = int(DEFAULT_SMS_MAX_AGE.total_seconds())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SmsConfig:
@@ -84,6 +82,7 @@ class SmsConfig:
             max_attempts=number("SMS_MAX_ATTEMPTS", base.max_attempts, 1, 50),
             retry_base=number("SMS_RETRY_BASE_SECONDS", base.retry_base, 0, 3600, float),
             hold_seconds=number("SMS_HOLD_SECONDS", base.hold_seconds, 1, 86_400, float),
+            max_age_seconds=number("SMS_MAX_AGE_SECONDS", base.max_age_seconds, 60, 7 * 86_400),
         )
 
 
@@ -183,8 +182,7 @@ def sms_max_age() -> timedelta:
     """How old a queued SMS may be and still be sent (SMS_MAX_AGE_SECONDS,
     default one hour, unless configured)."""
     if _sms_max_age is None:
-        raw = (os.environ.get("SMS_MAX_AGE_SECONDS") or "").strip()
-        return timedelta(seconds=int(raw)) if raw.isdigit() and int(raw) > 0 else DEFAULT_SMS_MAX_AGE
+        return timedelta(seconds=sms().max_age_seconds)
     return _sms_max_age
 
 

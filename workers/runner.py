@@ -140,7 +140,8 @@ def _run(connection: Redis, stop_event: threading.Event, poll_interval: float) -
 
 
 def run_worker(connection: Redis, *, burst: bool = False, worker_class: type | None = None,
-               with_scheduler: bool = True, tick_period: float = periodic.TICK_PERIOD) -> bool:
+               with_scheduler: bool = True, tick_period: float = periodic.TICK_PERIOD,
+               logging_level: str | None = None) -> bool:
     """Run an RQ worker on every queue until it is stopped (or, with `burst`,
     until the queues are empty), ticking the periodic tasks in a daemon
     thread meanwhile (not in burst mode: a burst ticks once first).
@@ -159,7 +160,7 @@ def run_worker(connection: Redis, *, burst: bool = False, worker_class: type | N
     else:
         ticker = periodic.start_ticker(connection, stop, tick_period)
     try:
-        return worker.work(burst=burst, with_scheduler=with_scheduler)
+        return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=logging_level)
     finally:
         stop.set()
         if ticker is not None:
