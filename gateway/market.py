@@ -191,9 +191,14 @@ def _insert_with_code(
     raise MarketError("no_code", "could not allocate a listing code")
 
 
+def random_code() -> str:
+    """A random 6-digit code for listings and orders (never a leading 0)."""
+    return str(secrets.randbelow(CODE_HIGH - CODE_LOW + 1) + CODE_LOW)
+
+
 def _free_code(s: Session) -> str:
     for _ in range(CODE_ATTEMPTS):
-        code = str(secrets.randbelow(CODE_HIGH - CODE_LOW + 1) + CODE_LOW)
+        code = random_code()
         if s.scalar(select(Listing.id).where(Listing.code == code)) is None:
             return code
     raise MarketError("no_code", "could not allocate a listing code")

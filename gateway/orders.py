@@ -11,7 +11,6 @@ atomically: two buyers racing for the last 10 kg cannot both get it.
 """
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, select, update
@@ -19,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway import smstexts
+from gateway.market import CODE_ATTEMPTS, format_rwf, random_code
 from gateway.market_rules import MarketError, NotFound, check_quantity
 from gateway.models import (
     Listing,
@@ -34,7 +34,6 @@ from gateway.models import (
 )
 
 DEFAULT_TTL = timedelta(hours=24)
-CODE_LOW, CODE_HIGH = 100_000, 999_999  # no leading 0: it reads as "back" on USSD
 OPEN = (OrderStatus.PENDING,)
 
 
@@ -125,8 +124,8 @@ def _reserve_and_insert(s: Session, listing: Listing, order: Order) -> Order | N
     savepoint: if the insert fails (a code collision, or a twin request with
     the same idempotency key that won), the reservation is undone with it.
     Returns the twin's order when one won, else None."""
-    for _ in range(8):
-        order.code = str(secrets.randbelow(CODE_HIGH - CODE_LOW + 1) + CODE_LOW)
+    for _ in range(CODE_ATTEMPTS):
+        order.code = random_code()
         try:
             with s.begin_nested():
                 _reserve(s, listing, order.quantity)
@@ -250,7 +249,7 @@ def _message(s: Session, phone: str, lang: str, kind: str, order: Order,
     unit = smstexts.unit_label(str(product.unit), str(lang))
     text = smstexts.render(kind, str(lang), code=order.code, product=product.name(str(lang)),
                            quantity=f"{order.quantity:,}", unit=unit,
-                           price=f"{order.unit_price:,} RWF", total=f"{order.total:,} RWF", **extra)
+                           price=format_rwf(order.unit_price), total=format_rwf(order.total), **extra)
     message = Message(recipient=phone, text=text, language=str(lang), kind=kind,
                       status=MessageStatus.QUEUED, attempts=0, segments=smstexts.segments(text))
     s.add(message)
