@@ -100,8 +100,9 @@ class CountingConnection(redis.Connection):
 
 
 def bench_round_trips(journeys: int = 20) -> None:
-    from gateway.app import bootstrap, build_services, create_app
-    from gateway.settings import Settings
+    from gateway.web.app import create_app
+    from gateway.web.services import bootstrap, build_services
+    from gateway.core.settings import Settings
 
     url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
     pool = redis.ConnectionPool.from_url(url, connection_class=CountingConnection)

@@ -35,10 +35,11 @@ import redis
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gateway.db import Database  # noqa: E402
-from gateway.models import Language, Message, MessageStatus, utcnow  # noqa: E402
+from gateway.core.db import Database  # noqa: E402
+from gateway.core.models import Language, utcnow
+from gateway.sms.models import Message, MessageStatus  # noqa: E402
 from tests.sim import ProviderSimulator  # noqa: E402
-from workers import queues  # noqa: E402
+from gateway.sms import queue as queues  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -52,10 +53,11 @@ USERNAME = "isoko"
 
 def worker_main(mode: str) -> None:
     """Run in the child: a worker exactly as `gateway worker` would (plus burst)."""
-    from gateway import redis_conn
-    from gateway.logs import configure_logging
-    from gateway.settings import Settings
-    from workers import context, runner
+    from gateway.core import redis_conn
+    from gateway.core.logs import configure_logging
+    from gateway.core.settings import Settings
+    from gateway.core import jobs as context
+    from gateway.worker import runner
 
     settings = Settings.from_env(mode="serve")
     configure_logging("WARNING")

@@ -44,8 +44,8 @@ import shutil  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
 
-from gateway.db import Database  # noqa: E402
-from gateway.seed import seed  # noqa: E402
+from gateway.core.db import Database  # noqa: E402
+from gateway.market.seed import seed  # noqa: E402
 
 SQL_BACKENDS = ["sqlite", "postgresql"]
 
@@ -144,9 +144,10 @@ class Gateway:
 def gateway_factory(database, redis_client):
     """Build gateway apps on the test database (each SQL backend) and the
     tests' Redis database; `env` adds settings, `redis_client` swaps Redis."""
-    from gateway import menustore
-    from gateway.app import bootstrap, build_services, create_app
-    from gateway.settings import Settings
+    from gateway.ussd import menustore
+    from gateway.web.app import create_app
+    from gateway.web.services import bootstrap, build_services
+    from gateway.core.settings import Settings
 
     built = []
 

@@ -9,9 +9,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from gateway import apikeys
+from gateway.api import keys as apikeys
 from gateway.cli import main
-from gateway.models import ApiKey, utcnow
+from gateway.orders.models import ApiKey
+from gateway.core.models import utcnow
 
 
 def test_a_token_is_shown_once_and_only_its_hash_is_kept(database):

@@ -8,10 +8,11 @@ import re
 
 import pytest
 
-from gateway import apikeys
+from gateway.api import keys as apikeys
 from tests.sim import ProviderSimulator
 from tests.ussd.helpers import Phone, option, register
-from workers import context, runner
+from gateway.core import jobs as context
+from gateway.worker import runner
 
 SELLER, BUYER, PLATFORM_BUYER = "+250788000001", "+250722000002", "+250733000004"
 API_KEY = "e2e-test-api-key"
@@ -107,9 +108,10 @@ def test_unanswered_order_expires_through_the_periodic_task(market):
 
     from sqlalchemy import select
 
-    from gateway import orders
-    from gateway.models import Listing, Order, Producer
-    from workers import periodic
+    from gateway.orders import service as orders
+    from gateway.market.models import Listing, Producer
+    from gateway.orders.models import Order
+    from gateway.worker import periodic
 
     gw, sim, deliver = market
     _list_coffee(gw, deliver, sim)
@@ -121,7 +123,7 @@ def test_unanswered_order_expires_through_the_periodic_task(market):
         s.flush()
         orders.place_order(s, listing_id=listing.id, quantity=4, buyer_id=buyer.id,
                            ttl=timedelta(seconds=-1))  # already due
-    assert "gateway.order_jobs.expire_orders" in periodic.tick(gw.redis)
+    assert "gateway.orders.jobs.expire_orders" in periodic.tick(gw.redis)
     deliver()  # runs the expiry, then the drain sends both SMS
     deliver()
     with gw.db.session() as s:

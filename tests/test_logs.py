@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from gateway.logs import MaskPhones, configure_logging, mask
+from gateway.core.logs import MaskPhones, configure_logging, mask
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (\w+) ([\w.]+) (.*)$")
 

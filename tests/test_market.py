@@ -8,20 +8,13 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from gateway import market, smstexts
-from gateway.market import InvalidInput, MarketError, NotFound, NotOwner
-from gateway.models import (
-    District,
-    Language,
-    Listing,
-    ListingStatus,
-    Message,
-    MessageStatus,
-    Producer,
-    Product,
-    utcnow,
-)
-from gateway.seed import load_catalogue, load_districts, seed
+from gateway.market import service as market
+from gateway.sms import texts as smstexts
+from gateway.market.service import InvalidInput, MarketError, NotFound, NotOwner
+from gateway.market.models import District, Listing, ListingStatus, Producer, Product
+from gateway.core.models import Language, utcnow
+from gateway.sms.models import Message, MessageStatus
+from gateway.market.seed import load_catalogue, load_districts, seed
 
 PHONE = "+250788000001"
 OTHER_PHONE = "+250722000002"

@@ -15,10 +15,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rq.worker import SimpleWorker
 
-from gateway.models import Language, Message, MessageStatus
+from gateway.core.models import Language
+from gateway.sms.models import Message, MessageStatus
 from gateway.ussd.hop import SORRY, UssdService
 from tests.ussd.helpers import Phone, option, register
-from workers import queues
+from gateway.sms import queue as queues
 
 
 def scrape(gw) -> dict:
@@ -182,7 +183,7 @@ def test_a_scrape_survives_redis_being_down(gateway_factory):
 
 _CHILD = textwrap.dedent("""
     import json, sys, time
-    from gateway.metrics import GatewayMetrics
+    from gateway.web.metrics import GatewayMetrics
     from prometheus_client.parser import text_string_to_metric_families
     mode, directory = sys.argv[1], sys.argv[2]
     metrics = GatewayMetrics(None, None, multiprocess_dir=directory)  # no SQL nor Redis here

@@ -9,8 +9,10 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from gateway.db import MIGRATIONS_DIR, Database, alembic_config, normalize_url
-from gateway.models import Base, District, MenuHead, MenuVersion, Producer
+from gateway.core.db import MIGRATIONS_DIR, Database, alembic_config, normalize_url
+from gateway.schema import Base
+from gateway.market.models import District, Producer
+from gateway.ussd.models import MenuHead, MenuVersion
 from tests.conftest import SQL_BACKENDS, TEST_PG_SCHEMA, pg_url_for_schema, reset_pg_schema
 
 # Next to the run's own schema, so two runs given different schemas

@@ -8,9 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from gateway import orders
-from gateway.market import NotFound
-from gateway.models import Listing, ListingStatus, Message, Order, OrderEvent, OrderStatus, utcnow
+from gateway.orders import service as orders
+from gateway.market.service import NotFound
+from gateway.market.models import Listing, ListingStatus
+from gateway.sms.models import Message
+from gateway.orders.models import Order, OrderEvent, OrderStatus
+from gateway.core.models import utcnow
 from tests.test_market import OTHER_PHONE, new_listing, register
 
 BUYER_PHONE = "+250733000003"

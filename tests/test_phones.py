@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.phones import InvalidPhone, mask, normalize
+from gateway.core.phones import InvalidPhone, mask, normalize
 
 
 @pytest.mark.parametrize(

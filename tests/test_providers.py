@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from gateway.providers import Outcome, OutboxProvider, SendResult, provider_for
-from gateway.providers.africastalking import AfricasTalkingProvider, parse_reply
-from gateway.providers.base import classify_http, classify_recipient, classify_whole_request
-from gateway.settings import Settings
+from gateway.sms.providers import Outcome, OutboxProvider, SendResult, provider_for
+from gateway.sms.providers.africastalking import AfricasTalkingProvider, parse_reply
+from gateway.sms.providers.base import classify_http, classify_recipient, classify_whole_request
+from gateway.core.settings import Settings
 from tests.sim import Hang, HttpError, ProviderSimulator, Status, WholeFailure
 
 PHONE = "+250788000001"

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from gateway.settings import Settings, SettingsError
+from gateway.core.settings import Settings, SettingsError
 
 TOKEN = "cb-token-0123456789abcdef"
 API_KEY = "atsk_live_secret_value_42"

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from gateway import menustore
-from gateway.models import MenuVersion
-from gateway.models_console import Draft
+from gateway.ussd import menustore
+from gateway.ussd.models import MenuVersion
+from gateway.operators.models import Draft
 from tests.ussd.helpers import Phone, option, register
 
 TOKEN = "a-long-random-callback-secret"
@@ -47,7 +47,7 @@ def save_draft(gw, source: str) -> None:
 def as_operator(monkeypatch) -> None:
     """Someone logged in to the console (the simulator asks the console who)."""
     from gateway.console import auth
-    from gateway.models_console import Role
+    from gateway.operators.models import Role
 
     monkeypatch.setattr(auth, "current_operator", lambda: auth.CurrentOperator(1, "ops", Role.EDITOR))
 

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from gateway import market
-from gateway.models import DeliveryReport, InboundSms, Message, MessageStatus, OptOut
-from gateway.sms_callbacks import keyword
+from gateway.market import service as market
+from gateway.sms.models import DeliveryReport, InboundSms, Message, MessageStatus, OptOut
+from gateway.channels.africastalking.sms import keyword
 from tests.sim import ProviderSimulator
 from tests.sim.fixtures import PHONE, restore_signals, sms  # noqa: F401
 
@@ -228,7 +228,7 @@ def test_the_simulator_posts_reports_to_a_running_gateway(sms, gateway):
 
     from werkzeug.serving import make_server
 
-    from gateway.app import create_app
+    from gateway.web.app import create_app
 
     message_id = sms.queue()
     sms.burst()

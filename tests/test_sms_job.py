@@ -16,14 +16,17 @@ from rq import SimpleWorker
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 
-from gateway.models import MessageStatus, OptOut
-from gateway.settings import Settings
+from gateway.sms.models import MessageStatus, OptOut
+from gateway.core.settings import Settings
 from tests.conftest import TEST_REDIS_URL
 from tests.sim import Status
 from tests.sim.fixtures import PHONE, SENDER_ID, TEST_SMS, restore_signals, sms, wait_for  # noqa: F401
-from workers import context, periodic, queues, runner
-from workers.context import SmsConfig
-from workers.sms import send_sms
+from gateway.core import jobs as context
+from gateway.worker import periodic
+from gateway.sms import queue as queues
+from gateway.worker import runner
+from gateway.core.jobs import SmsConfig
+from gateway.sms.jobs import send_sms
 
 
 def due_ids(connection) -> set[int]:
@@ -164,7 +167,7 @@ def test_rows_not_queued_or_missing_are_left_alone_and_leave_the_due_set(sms):
 def test_the_job_logs_recipients_masked(sms, caplog):
     sms.queue()
     sms.queue(age=timedelta(days=1))
-    with caplog.at_level(logging.INFO, logger="workers.sms"):
+    with caplog.at_level(logging.INFO, logger="gateway.sms.jobs"):
         sms.burst()
     assert caplog.text.count("+25078*****01") == 2  # one sent, one dropped
     assert PHONE not in caplog.text
@@ -324,7 +327,7 @@ def test_the_registered_periodic_tasks_run_in_a_worker(sms):
     assert sms.load(message_id).status == MessageStatus.QUEUED
     assert sms.sim.received() == []
     time.sleep(0.35)
-    assert "workers.sms.tick" in periodic.tick(sms.redis)
+    assert "gateway.sms.jobs.tick" in periodic.tick(sms.redis)
     sms.burst()  # the tick wakes a drain, which sends it
     assert sms.load(message_id).status == MessageStatus.SENT
     assert len(sms.sim.received()) == 1
@@ -378,7 +381,7 @@ def test_inprocess_runner_sends_retries_and_stops(sms, any_redis):
 def test_inprocess_runner_survives_redis_being_down_and_backs_off(caplog):
     unreachable = redis.Redis(host="127.0.0.1", port=1, retry=None)
     stop = threading.Event()
-    with caplog.at_level(logging.ERROR, logger="workers.runner"):
+    with caplog.at_level(logging.ERROR, logger="gateway.worker.runner"):
         started = time.monotonic()
         thread = runner.start_inprocess_worker(unreachable, stop, poll_interval=0.05)
         assert time.monotonic() - started < 0.5  # starting never waits for Redis
@@ -397,5 +400,5 @@ def test_run_worker_in_burst_mode_runs_the_periodic_tasks_and_the_queues(sms):
     runner.run_worker(sms.redis, burst=True, worker_class=SimpleWorker, with_scheduler=False)
     assert sms.load(message_id).status == MessageStatus.SENT
     # The burst ticked once: the periodic jobs ran and cleared their pending flags.
-    assert sms.redis.exists(periodic.PENDING_KEY.format(path="workers.sweep.sweep")) == 0
-    assert sms.redis.exists(periodic.DUE_KEY.format(path="workers.sweep.sweep")) == 1
+    assert sms.redis.exists(periodic.PENDING_KEY.format(path="gateway.sms.sweep.sweep")) == 0
+    assert sms.redis.exists(periodic.DUE_KEY.format(path="gateway.sms.sweep.sweep")) == 1

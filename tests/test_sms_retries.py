@@ -9,12 +9,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from gateway.models import Message, MessageStatus, utcnow
-from gateway.providers import SendResult
+from gateway.sms.models import Message, MessageStatus
+from gateway.core.models import utcnow
+from gateway.sms.providers import SendResult
 from tests.sim import Hang, HttpError, Status, WholeFailure
 from tests.sim.fixtures import PHONE, restore_signals, sms  # noqa: F401
-from workers import context, queues, sms as sms_jobs, sweep
-from workers.sender import Claimed
+from gateway.core import jobs as context
+from gateway.sms import queue as queues
+from gateway.sms import jobs as sms_jobs
+from gateway.sms import sweep
+from gateway.sms.sender import Claimed
 
 
 def test_transient_failures_are_retried_and_the_message_arrives_once(sms):
@@ -90,7 +94,7 @@ def test_a_permanent_failure_fails_at_once_with_its_reason(sms, behaviour, reaso
 
 
 def test_wrong_credentials_fail_with_the_providers_answer(sms):
-    from gateway.providers.africastalking import AfricasTalkingProvider
+    from gateway.sms.providers.africastalking import AfricasTalkingProvider
 
     url = sms.db.url.render_as_string(hide_password=False)
     context.configure(url, provider=AfricasTalkingProvider("isoko", "wrong", base_url=sms.sim.url),
@@ -106,7 +110,7 @@ def test_wrong_credentials_fail_with_the_providers_answer(sms):
 def test_insufficient_balance_holds_every_message_until_resumed(sms, caplog):
     sms.sim.default = Status(405)
     ids = [sms.queue(phone=f"+25078800000{i}") for i in range(1, 4)]
-    with caplog.at_level(logging.WARNING, logger="workers.sms"):
+    with caplog.at_level(logging.WARNING, logger="gateway.sms.jobs"):
         sms.burst()
     holds = [r for r in caplog.records if "ON HOLD" in r.getMessage()]
     assert len(holds) == 1  # one clear warning, not one per message
@@ -162,7 +166,7 @@ def test_a_row_left_sending_is_settled_as_unknown_not_resent(sms, monkeypatch, c
     with sms.db.session() as s:  # five minutes later
         s.execute(update(Message).where(Message.id == message_id)
                   .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
-    with caplog.at_level(logging.WARNING, logger="workers.sweep"):
+    with caplog.at_level(logging.WARNING, logger="gateway.sms.sweep"):
         assert sweep.sweep()["unknown_outcome"] == 1
     message = sms.load(message_id)
     assert (message.status, message.failure_reason) == (MessageStatus.FAILED, "unknown_outcome")

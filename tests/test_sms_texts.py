@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gateway import smstexts
-from gateway.models import Language, Message, MessageStatus
+from gateway.sms import texts as smstexts
+from gateway.core.models import Language
+from gateway.sms.models import Message, MessageStatus
 
 GATEWAY = Path(sys.executable).parent / "gateway"
 SETTINGS_VARIABLES = ("DATABASE_URL", "REDIS_URL", "AT_USERNAME", "AT_API_KEY", "AT_API_URL")
@@ -137,7 +138,7 @@ def test_sms_lint_exit_codes(tmp_path):
 
 
 def test_sms_outbox_lists_recent_messages_with_masked_numbers(tmp_path):
-    from gateway.db import Database
+    from gateway.core.db import Database
 
     url = f"sqlite:///{tmp_path / 'isoko.db'}"
     db = Database(url)

@@ -6,11 +6,11 @@ import time
 import redis
 from rq.job import Job
 
-from gateway.models import MessageStatus
+from gateway.sms.models import MessageStatus
 from tests.conftest import TEST_REDIS_URL
 from tests.sim.fixtures import restore_signals, sms  # noqa: F401
-from workers import queues
-from workers.throttle import Throttle
+from gateway.sms import queue as queues
+from gateway.sms.throttle import Throttle
 
 
 def most_in_any_window(times: list[float], window: float) -> int:

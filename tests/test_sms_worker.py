@@ -10,19 +10,21 @@ import sys
 import textwrap
 from pathlib import Path
 
-from gateway.models import MessageStatus
+from gateway.sms.models import MessageStatus
 from tests.conftest import TEST_REDIS_URL
 from tests.sim import Status
 from tests.sim.fixtures import API_KEY, USERNAME, restore_signals, sms, wait_for  # noqa: F401
-from workers import queues
+from gateway.sms import queue as queues
 
 REPO = Path(__file__).resolve().parent.parent
 
 # What `gateway worker` does (gateway/cli.py), with run_worker as its last step.
 WORKER = textwrap.dedent("""
-    from gateway import redis_conn
-    from gateway.settings import Settings
-    from workers import context, runner, sweep
+    from gateway.core import jobs as context
+    from gateway.core import redis_conn
+    from gateway.core.settings import Settings
+    from gateway.sms import sweep
+    from gateway.worker import runner
 
     settings = Settings.from_env(mode="serve")
     context.configure(settings.database_url, settings=settings)

@@ -8,7 +8,7 @@ import json
 import pytest
 import redis
 
-from gateway import menustore
+from gateway.ussd import menustore
 from tests.ussd.helpers import Phone, option, register
 
 SHIPPED = menustore.SHIPPED.joinpath("marketplace.yaml").read_text(encoding="utf-8")

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
-from gateway.models import UssdSessionLog
+from gateway.ussd.models import UssdSessionLog
 from gateway.ussd.sessions import PREFIX
 from tests.ussd.helpers import Phone, option
 

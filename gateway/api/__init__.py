@@ -14,7 +14,7 @@ import re
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from gateway import apikeys
+from gateway.api import keys as apikeys
 
 log = logging.getLogger(__name__)
 

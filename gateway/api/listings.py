@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from flask import jsonify, request
 from sqlalchemy import func, select
 
-from gateway import market
+from gateway.market import service as market
 from gateway.api import ApiError, bp, services
-from gateway.models import District, Listing, ListingStatus, Producer, Product
+from gateway.market.models import District, Listing, ListingStatus, Producer, Product
 
 LIMIT_DEFAULT, LIMIT_MAX = 20, 100
 _CURSOR_VERSION = "l1"

@@ -12,7 +12,7 @@ from flask import jsonify
 from gateway.api import PREFIX, bp
 from gateway.api.listings import LIMIT_DEFAULT, LIMIT_MAX
 from gateway.api.orders import BUYER_NAME_MAX, IDEMPOTENCY_KEY_MAX
-from gateway.market_rules import QUANTITY_MAX, QUANTITY_MIN
+from gateway.market.rules import QUANTITY_MAX, QUANTITY_MIN
 
 REF = "#/components/"
 

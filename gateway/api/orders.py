@@ -20,13 +20,14 @@ from flask import jsonify, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway import orders as order_service
-from gateway import phones
+from gateway.orders import service as order_service
+from gateway.core import phones
 from gateway.api import ApiError, api_key_id, bp, services
 from gateway.api.listings import iso
-from gateway.market_rules import InvalidInput, MarketError, NotFound, check_quantity
-from gateway.models import Listing, Order, Product
-from workers import queues
+from gateway.market.rules import InvalidInput, MarketError, NotFound, check_quantity
+from gateway.market.models import Listing, Product
+from gateway.orders.models import Order
+from gateway.sms import queue as queues
 
 log = logging.getLogger(__name__)
 

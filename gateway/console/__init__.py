@@ -51,7 +51,7 @@ def _setup(state) -> None:
     register_filters(app)
     services = app.extensions.get("isoko")
     if services is not None:
-        from gateway import operators
+        from gateway.operators import accounts as operators
         app.extensions["isoko_console"] = {"sms_source": operators.install_sms_source(services.db.url)}
 
 

@@ -4,7 +4,7 @@ The stable API for every console view (menus, SMS texts, market, dashboard):
 
     from gateway.console import bp
     from gateway.console.auth import current_operator, requires
-    from gateway.models import Role
+    from gateway.operators.models import Role
 
     @bp.get("/market")
     @requires(Role.VIEWER)          # viewer < editor < admin
@@ -31,8 +31,8 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from markupsafe import Markup, escape
 from wtforms.validators import ValidationError
 
-from gateway import operators
-from gateway.models import Operator, Role
+from gateway.operators import accounts as operators
+from gateway.operators.models import Operator, Role
 
 SESSION_KEY = "console_op"
 STAMP_KEY = "console_stamp"

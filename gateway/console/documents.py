@@ -14,9 +14,10 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway import menustore, operators
-from gateway.models import MenuVersion
-from gateway.models import Draft
+from gateway.ussd import menustore
+from gateway.operators import accounts as operators
+from gateway.ussd.models import MenuVersion
+from gateway.operators.models import Draft
 from menus.lint import errors
 from menus.problems import Problem
 

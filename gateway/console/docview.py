@@ -12,7 +12,7 @@ from typing import Callable
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 
-from gateway import menustore
+from gateway.ussd import menustore
 from gateway.console import documents
 from gateway.console.auth import current_operator, services
 from gateway.console.documents import Document, DocumentError

@@ -9,11 +9,11 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway import menustore
+from gateway.ussd import menustore
 from gateway.console.documents import Document
-from gateway.models import MenuHead, MenuVersion
-from gateway.models import Draft
-from gateway.operators import SMS_TEXTS
+from gateway.ussd.models import MenuHead, MenuVersion
+from gateway.operators.models import Draft
+from gateway.operators.accounts import SMS_TEXTS
 from gateway.ussd.sessions import HEAD_TTL
 from menus.lint import lint as menus_lint
 from menus.model import DefinitionError

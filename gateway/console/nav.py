@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flask import current_app, request, url_for
 from werkzeug.routing import BuildError
 
-from gateway.models import Role
+from gateway.operators.models import Role
 
 
 @dataclass(frozen=True)

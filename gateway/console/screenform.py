@@ -19,7 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from gateway import menustore
+from gateway.ussd import menustore
 from menus.model import DefinitionError
 
 VALIDATOR_FIELDS = {"integer": ("min", "max", "units"), "text": ("min", "max"),

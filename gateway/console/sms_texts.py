@@ -20,11 +20,12 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway import menustore, smstexts
+from gateway.ussd import menustore
+from gateway.sms import texts as smstexts
 from gateway.console import screenform
 from gateway.console.documents import Document
-from gateway.models import MenuHead, MenuVersion
-from gateway.operators import SMS_TEXTS
+from gateway.ussd.models import MenuHead, MenuVersion
+from gateway.operators.accounts import SMS_TEXTS
 from menus import gsm7
 from menus.problems import Problem
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from gateway import operators
+from gateway.operators import accounts as operators
 from gateway.console import bp
 from gateway.console.auth import current_operator, requires, services
-from gateway.models import Role
+from gateway.operators.models import Role
 
 AUDIT_ACTIONS = ("login", "login_failed", "lockout", "logout", "draft_save", "draft_discard", "publish",
                  "rollback", "operator_create", "operator_role", "operator_disable", "operator_enable",

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from gateway import operators
+from gateway.operators import accounts as operators
 from gateway.console import bp
 from gateway.console.auth import current_operator, log_in, log_out, requires, safe_next, services
-from gateway.models import Role
+from gateway.operators.models import Role
 
 
 @bp.get("/")

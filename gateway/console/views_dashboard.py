@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from gateway import analytics
+from gateway.console import analytics
 from gateway.console import bp, charts
 from gateway.console.auth import requires, services
 from gateway.console.nav import add_item
-from gateway.models import Role
+from gateway.operators.models import Role
 
 OUTCOME_SERIES = [("finished", "Finished", "#2e7d32"), ("dropped", "Dropped", "#f0a500"),
                   ("failed", "Failed", "#c62828")]

@@ -22,20 +22,11 @@ from sqlalchemy.orm import aliased
 from gateway.console import bp
 from gateway.console.auth import current_operator, requires, services
 from gateway.console.nav import add_item
-from gateway.models import (
-    District,
-    Listing,
-    ListingStatus,
-    Message,
-    MessageStatus,
-    Order,
-    OrderEvent,
-    OrderStatus,
-    Producer,
-    Product,
-    Role,
-)
-from gateway.phones import InvalidPhone, mask, normalize
+from gateway.market.models import District, Listing, ListingStatus, Producer, Product
+from gateway.sms.models import Message, MessageStatus
+from gateway.orders.models import Order, OrderEvent, OrderStatus
+from gateway.operators.models import Role
+from gateway.core.phones import InvalidPhone, mask, normalize
 
 PAGE_SIZE = 50
 CSV_BATCH = 1000

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request
 
-from gateway import menustore
+from gateway.ussd import menustore
 from gateway.console import bp, docview, documents, menudoc, preview, screenform
 from gateway.console.auth import current_operator, requires, services
 from gateway.console.docview import DocContext
 from gateway.console.present import group_problems, problem_dict
-from gateway.models import Role
+from gateway.operators.models import Role
 from menus.lint import errors
 from menus.model import DefinitionError
 

@@ -7,8 +7,8 @@ from gateway.console import bp, docview, documents, screenform, sms_texts
 from gateway.console.auth import current_operator, requires, services
 from gateway.console.docview import DocContext
 from gateway.console.present import group_problems
-from gateway.models import Role
-from gateway.operators import SMS_TEXTS
+from gateway.operators.models import Role
+from gateway.operators.accounts import SMS_TEXTS
 from menus.lint import errors
 
 

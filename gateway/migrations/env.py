@@ -11,11 +11,12 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection
 
-from gateway.db import build_engine
-from gateway.models import Base, UTCDateTime
+from gateway.core.db import build_engine
+from gateway.core.models import UTCDateTime
+from gateway.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

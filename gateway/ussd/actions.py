@@ -17,7 +17,8 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from gateway import market, orders
+from gateway.market import service as market
+from gateway.orders import service as orders
 from gateway.ussd.sources import order_values
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from gateway.db import Database
-from gateway.phones import mask
+from gateway.core.db import Database
+from gateway.core.phones import mask
 from gateway.ussd import actions
 from gateway.ussd.sessions import Begin, Record, SessionStore
 from gateway.ussd.sources import Sources
@@ -112,7 +112,7 @@ class UssdService:
             return self.drafts.menu(name)
 
         def fetch() -> dict:
-            from gateway import menustore
+            from gateway.ussd import menustore
             with self.db.session() as s:
                 return menustore.definition(s, self.menu_name, version)
         return self.menus.get(self.menu_name, version, fetch)
@@ -122,7 +122,7 @@ class UssdService:
             return 0
         if begin.head is not None:
             return begin.head
-        from gateway import menustore
+        from gateway.ussd import menustore
         with self.db.session() as s:
             version = menustore.head(s, self.menu_name)
         if version is None:

@@ -13,8 +13,9 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from gateway import market, orders
-from gateway.models import Listing
+from gateway.market import service as market
+from gateway.orders import service as orders
+from gateway.market.models import Listing
 from menus.engine import Item
 
 CACHE_SECONDS = 30.0

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from gateway import apikeys, market
-from gateway.models import District, Listing, Message, Product, utcnow
+from gateway.api import keys as apikeys
+from gateway.market import service as market
+from gateway.market.models import District, Listing, Product
+from gateway.sms.models import Message
+from gateway.core.models import utcnow
 
 SELLER_PHONE = "+250788000001"
 
@@ -51,7 +54,7 @@ def enqueued(gateway, monkeypatch) -> list[tuple[int, bool]]:
     """Records each `workers.queues.enqueue_sms` call as (message id, whether
     the row was already committed: visible from another session), then
     enqueues for real. Independent of how the SMS pipeline queues work."""
-    from workers import queues
+    from gateway.sms import queue as queues
 
     calls: list[tuple[int, bool]] = []
     real = queues.enqueue_sms

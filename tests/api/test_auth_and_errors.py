@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 
 
-from gateway import apikeys, market
+from gateway.api import keys as apikeys
+from gateway.market import service as market
 from tests.api.conftest import error_of, new_key
 
 PROTECTED = [

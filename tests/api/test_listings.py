@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import market
+from gateway.market import service as market
 from gateway.api.listings import encode_cursor
-from gateway.models import ListingStatus
-from gateway.seed import load_catalogue
+from gateway.market.models import ListingStatus
+from gateway.market.seed import load_catalogue
 from tests.api.conftest import error_of, listing, producer
 
 PRODUCTS = ["coffee_cherry", "green_tea_leaf", "cooking_banana"]

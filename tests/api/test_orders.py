@@ -6,10 +6,13 @@ import threading
 import pytest
 from sqlalchemy import delete, func, select
 
-from gateway import market, orders
-from gateway.models import Listing, Message, Order, OrderStatus
+from gateway.market import service as market
+from gateway.orders import service as orders
+from gateway.market.models import Listing
+from gateway.sms.models import Message
+from gateway.orders.models import Order, OrderStatus
 from tests.api.conftest import SELLER_PHONE, error_of, listing, new_key, producer
-from workers import queues
+from gateway.sms import queue as queues
 
 BUYER_PHONE = "+250722000009"
 

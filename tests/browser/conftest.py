@@ -128,7 +128,8 @@ def phone_page(new_page):
 def worker_for():
     """Start an in-process RQ worker for a live server (a thread polling every
     0.1 s, jobs on that server's Redis and database); stopped after the test."""
-    from workers import context, runner
+    from gateway.core import jobs as context
+    from gateway.worker import runner
 
     started = []
 

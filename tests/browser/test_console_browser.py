@@ -11,9 +11,11 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from gateway import menustore, operators, smstexts
-from gateway.models import Role
-from gateway.models_console import Draft
+from gateway.ussd import menustore
+from gateway.operators import accounts as operators
+from gateway.sms import texts as smstexts
+from gateway.operators.models import Role
+from gateway.operators.models import Draft
 from tests.browser.helpers import ON_POSTGRESQL, choose, dial, screen, screenshot
 
 pytestmark = [pytest.mark.browser, ON_POSTGRESQL]

@@ -8,8 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from gateway import menustore, operators
-from gateway.models_console import Draft, Role
+from gateway.ussd import menustore
+from gateway.operators import accounts as operators
+from gateway.operators.models import Draft, Role
 from tests.browser.helpers import ON_POSTGRESQL, choose, dial, login, register, screenshot, send
 
 pytestmark = [pytest.mark.browser, ON_POSTGRESQL]

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from gateway import operators, smstexts
-from gateway.models import Role
+from gateway.operators import accounts as operators
+from gateway.sms import texts as smstexts
+from gateway.operators.models import Role
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -61,7 +62,7 @@ def gw(gateway):
 
 @pytest.fixture
 def client_factory(gw):
-    from gateway.app import create_app
+    from gateway.web.app import create_app
 
     def make(username: str | None = None) -> Console:
         console = Console(gw, create_app(services=gw.services).test_client())

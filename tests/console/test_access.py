@@ -5,8 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from gateway import operators
-from gateway.models import AuditEntry, MenuVersion, Operator, Role
+from gateway.operators import accounts as operators
+from gateway.operators.models import AuditEntry, Operator, Role
+from gateway.ussd.models import MenuVersion
 from tests.console.conftest import PASSWORD
 
 

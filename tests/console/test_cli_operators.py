@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from gateway import operators
+from gateway.operators import accounts as operators
 from gateway.cli import main
-from gateway.models import AuditEntry, Role
+from gateway.operators.models import AuditEntry, Role
 
 GATEWAY = Path(sys.executable).parent / "gateway"
 

@@ -6,19 +6,12 @@ from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
-from gateway import analytics
+from gateway.console import analytics
 from gateway.console import charts
-from gateway.models import (
-    District,
-    Listing,
-    Message,
-    MessageStatus,
-    Order,
-    OrderStatus,
-    Producer,
-    Product,
-    UssdSessionLog,
-)
+from gateway.market.models import District, Listing, Producer, Product
+from gateway.sms.models import Message, MessageStatus
+from gateway.orders.models import Order, OrderStatus
+from gateway.ussd.models import UssdSessionLog
 
 NOW = datetime.now(timezone.utc)
 TODAY = NOW.date()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from gateway import menustore
+from gateway.ussd import menustore
 from gateway.console import sms_texts
 
 XSS = '<script>alert("x")</script>'

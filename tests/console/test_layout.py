@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from flask import Blueprint, render_template_string
 
-from gateway.app import create_app
+from gateway.web.app import create_app
 from gateway.console import nav
 from gateway.console.auth import current_operator, requires
-from gateway.models import Role
+from gateway.operators.models import Role
 from tests.console.conftest import Console
 
 PAGE = """{% extends "console/base.html" %}{% block title %}Market{% endblock %}

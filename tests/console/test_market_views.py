@@ -9,19 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from gateway.console import views_market
-from gateway.models import (
-    District,
-    Listing,
-    ListingStatus,
-    Message,
-    MessageStatus,
-    Order,
-    OrderEvent,
-    OrderStatus,
-    Producer,
-    Product,
-)
-from gateway.phones import mask
+from gateway.market.models import District, Listing, ListingStatus, Producer, Product
+from gateway.sms.models import Message, MessageStatus
+from gateway.orders.models import Order, OrderEvent, OrderStatus
+from gateway.core.phones import mask
 
 XSS = '<script>alert("x")</script>'
 SELLER = "+250788000001"

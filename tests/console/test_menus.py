@@ -6,8 +6,9 @@ import re
 
 from sqlalchemy import select
 
-from gateway import menustore
-from gateway.models import AuditEntry, Draft, MenuVersion
+from gateway.ussd import menustore
+from gateway.operators.models import AuditEntry, Draft
+from gateway.ussd.models import MenuVersion
 from tests.ussd.helpers import Phone, option
 
 OLD_PROMPT = "Welcome to Isoko, the producers' market."

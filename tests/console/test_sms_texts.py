@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from gateway import menustore, operators, smstexts
+from gateway.ussd import menustore
+from gateway.operators import accounts as operators
+from gateway.sms import texts as smstexts
 from gateway.console import sms_texts
-from gateway.models import AuditEntry, MenuVersion
+from gateway.operators.models import AuditEntry
+from gateway.ussd.models import MenuVersion
 from tests.console.test_menus import problems_in
 
 SHIPPED = sms_texts.shipped_source()

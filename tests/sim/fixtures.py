@@ -19,12 +19,15 @@ from datetime import timedelta
 import pytest
 from rq.worker import SimpleWorker
 
-from gateway.models import Language, Message, MessageStatus, utcnow
-from gateway.providers.africastalking import AfricasTalkingProvider
-from gateway.settings import Settings
+from gateway.core.models import Language, utcnow
+from gateway.sms.models import Message, MessageStatus
+from gateway.sms.providers.africastalking import AfricasTalkingProvider
+from gateway.core.settings import Settings
 from tests.sim.server import ProviderSimulator
-from workers import context, queues, runner
-from workers.context import SmsConfig
+from gateway.core import jobs as context
+from gateway.sms import queue as queues
+from gateway.worker import runner
+from gateway.core.jobs import SmsConfig
 
 PHONE = "+250788000001"
 API_KEY = "sim-api-key"

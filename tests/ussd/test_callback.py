@@ -6,7 +6,8 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from gateway.models import Listing, Message, Producer
+from gateway.market.models import Listing, Producer
+from gateway.sms.models import Message
 from tests.ussd.helpers import Phone, check_reply, option, register
 
 

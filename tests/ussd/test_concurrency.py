@@ -8,7 +8,8 @@ import requests
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from gateway.models import Listing, Message
+from gateway.market.models import Listing
+from gateway.sms.models import Message
 from tests.ussd.helpers import Phone, option, register
 
 

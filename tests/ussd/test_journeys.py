@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gateway import menustore
-from gateway.models import Listing
+from gateway.ussd import menustore
+from gateway.market.models import Listing
 from tests.ussd.helpers import Phone, option, register
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gateway.models import Listing, Message, Order
+from gateway.market.models import Listing
+from gateway.sms.models import Message
+from gateway.orders.models import Order
 from tests.ussd.helpers import Phone, option, register
 
 

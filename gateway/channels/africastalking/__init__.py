@@ -1,0 +1,2 @@
+"""Africa's Talking callbacks: USSD hops, USSD end-of-session events,
+delivery reports and incoming SMS."""

@@ -1,0 +1,169 @@
+"""The SQL database: one engine, one session factory, migrations run from code.
+
+`Database(url)` is cheap (it builds the engine object and opens nothing); the
+first connection is made by the first session, `ping` or `upgrade`. SQLite is
+the zero-setup default, PostgreSQL the production store; both get the same
+schema from the Alembic revisions shipped in `gateway/migrations`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+# Arbitrary constant: PostgreSQL advisory lock key serialising migrations.
+_MIGRATION_LOCK_KEY = 0x150C0
+
+# How long a SQLite writer waits for the lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse `url`, mapping `postgres://` and bare `postgresql://` to psycopg 3.
+
+    psycopg2 is not installed; hosting platforms still hand out `postgres://`.
+    """
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def build_engine(url: str | URL) -> Engine:
+    """Create (without connecting) an engine tuned for the URL's backend."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    kwargs: dict[str, Any] = {
+        # Sessions move between the web threads and the in-process worker.
+        # isolation_level=None turns off pysqlite's own transaction handling
+        # (it breaks SAVEPOINT); the "begin" listener below opens ours.
+        "connect_args": {"check_same_thread": False, "isolation_level": None},
+    }
+    if url.database in (None, "", ":memory:"):
+        # One shared connection, or every pooled connection would get its own
+        # empty in-memory database (so: tests and single-threaded use only).
+        kwargs["poolclass"] = StaticPool
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL: readers do not block the writer (in-memory databases ignore
+        # it). Foreign keys are off by default in SQLite.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    # IMMEDIATE: take the write lock when the transaction starts. With a
+    # deferred BEGIN, two transactions that read and then write (a USSD hop
+    # creating a listing, the worker marking an SMS sent) can both read, and
+    # the second to write fails at once with "database is locked" (a stale
+    # snapshot cannot be upgraded; busy_timeout does not help). Serialising
+    # transactions costs little at SQLite's scale: each lasts milliseconds.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(connection: Any = None, url: str | None = None) -> Any:
+    """An Alembic `Config` for the shipped migrations, built without an ini file.
+
+    `env.py` uses `connection` when given (attributes["connection"]), else
+    `url` (the `sqlalchemy.url` main option).
+    """
+    from alembic.config import Config  # imported here: only migrations need it
+
+    config = Config()
+    # ConfigParser interpolates "%"; a path containing one must be escaped.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+class Database:
+    """An engine and a session factory for one database URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        self.engine = build_engine(self.url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """The backend name: "sqlite" or "postgresql"."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed when the block ends normally,
+        rolled back (and the exception re-raised) when it raises."""
+        with self._sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Migrate the schema to `revision`; a no-op when already there.
+
+        Safe to call from several processes starting at once: on PostgreSQL
+        they take turns (advisory lock); SQLite's write lock does the same.
+        """
+        from alembic import command
+
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                )
+            command.upgrade(alembic_config(connection=connection), revision)
+
+    def current_revision(self) -> str | None:
+        """The Alembic revision the database is at, None when unmigrated."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def dispose(self) -> None:
+        """Close every pooled connection (call on shutdown and in tests)."""
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        # Never print the password.
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"

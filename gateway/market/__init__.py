@@ -1,0 +1,2 @@
+"""The market: districts, the product catalogue, producers and listings,
+their rules and seed data."""

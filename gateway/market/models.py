@@ -1,0 +1,112 @@
+"""The market's tables: districts, the product catalogue, producers, listings.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.core.models import LANGUAGES, Base, Language, UTCDateTime, str_enum, utcnow
+
+
+class Unit(enum.StrEnum):
+    KG = "kg"
+    PIECE = "piece"
+
+
+class ListingStatus(enum.StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    SOLD_OUT = "sold_out"
+
+
+class District(Base):
+    __tablename__ = "districts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    province_en: Mapped[str] = mapped_column(String(40))
+    province_rw: Mapped[str] = mapped_column(String(40))
+
+
+class Product(Base):
+    """A catalogue entry the operator runs; `grades` is a list of
+    `{"code", "name_rw", "name_en", "name_fr"}` dicts, empty when ungraded."""
+
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_rw: Mapped[str] = mapped_column(String(40))
+    name_en: Mapped[str] = mapped_column(String(40))
+    name_fr: Mapped[str] = mapped_column(String(40))
+    unit: Mapped[Unit] = mapped_column(str_enum(Unit))
+    grades: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    reference_price: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    def name(self, lang: str) -> str:
+        """The product's name in `lang` (rw/en/fr), English when missing."""
+        value = getattr(self, f"name_{lang}", None) if lang in LANGUAGES else None
+        return value or self.name_en
+
+    def grade_codes(self) -> list[str]:
+        """The codes of this product's grades, in catalogue order."""
+        return [grade["code"] for grade in self.grades or []]
+
+    def grade_name(self, code: str, lang: str) -> str:
+        """The name of grade `code` in `lang`, falling back to English then the code.
+
+        Raises KeyError when the product has no such grade.
+        """
+        for grade in self.grades or []:
+            if grade["code"] == code:
+                return grade.get(f"name_{lang}") or grade.get("name_en") or code
+        raise KeyError(code)
+
+
+class Producer(Base):
+    __tablename__ = "producers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(30))
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    language: Mapped[Language] = mapped_column(str_enum(Language, 2))
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Listing(Base):
+    """Goods a producer offers; `code` is the 6 digits users type on USSD."""
+
+    __tablename__ = "listings"
+    __table_args__ = (
+        Index("ix_listings_producer_status", "producer_id", "status"),
+        Index("ix_listings_product_status", "product_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(6), unique=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    grade: Mapped[str | None] = mapped_column(String(8))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ListingStatus] = mapped_column(
+        str_enum(ListingStatus), default=ListingStatus.ACTIVE
+    )
+    # Set by callers that may retry (a replayed USSD confirm, a platform API
+    # call): the same key never creates a second listing.
+    idem_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

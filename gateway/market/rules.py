@@ -1,0 +1,106 @@
+"""The rules `gateway.market` enforces: its errors and its input checks.
+
+Each check returns the cleaned value or raises `InvalidInput` whose `code`
+names the field (invalid_name, invalid_quantity...), so the USSD layer can
+show the matching screen and the API can answer with the matching field.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from gateway.core import phones
+from gateway.core.models import LANGUAGES, Language
+from gateway.market.models import District, Product
+
+__all__ = ["MarketError", "NotFound", "NotOwner", "InvalidInput"]
+
+NAME_MIN, NAME_MAX = 2, 30
+QUANTITY_MIN, QUANTITY_MAX = 1, 1_000_000
+PRICE_MIN, PRICE_MAX = 1, 100_000_000
+
+
+class MarketError(Exception):
+    """A business rule said no; `code` is stable, `message` is for humans."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class NotFound(MarketError):
+    def __init__(self, message: str) -> None:
+        super().__init__("not_found", message)
+
+
+class NotOwner(MarketError):
+    def __init__(self, message: str = "this listing belongs to another producer") -> None:
+        super().__init__("not_owner", message)
+
+
+class InvalidInput(MarketError):
+    """Bad values from the user; `code` names the field (e.g. invalid_quantity)."""
+
+
+# --- producers ---------------------------------------------------------------------
+
+
+def check_phone(phone: str) -> str:
+    try:
+        if phones.normalize(phone) == phone:
+            return phone
+    except phones.InvalidPhone:
+        pass
+    raise InvalidInput("invalid_phone", "phone must be a valid E.164 number")
+
+
+def check_name(name: str) -> str:
+    cleaned = " ".join(str(name).split())
+    if not NAME_MIN <= len(cleaned) <= NAME_MAX:
+        raise InvalidInput("invalid_name", f"name must be {NAME_MIN}-{NAME_MAX} characters")
+    return cleaned
+
+
+def check_district(s: Session, district_id: int) -> int:
+    if s.get(District, district_id) is None:
+        raise InvalidInput("invalid_district", "no such district")
+    return district_id
+
+
+def check_language(language: str) -> Language:
+    if language not in LANGUAGES:
+        raise InvalidInput("invalid_language", "language must be rw, en or fr")
+    return Language(language)
+
+
+def check_aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise InvalidInput("invalid_consent", "consent time must be timezone-aware")
+    return moment
+
+
+# --- listings ----------------------------------------------------------------------
+
+
+def check_grade(product: Product, grade: str | None) -> str | None:
+    codes = product.grade_codes()
+    if (not codes and grade is None) or grade in codes:
+        return grade
+    raise InvalidInput("invalid_grade", f"grade must be one of {codes or 'none'}")
+
+
+def check_int(value: int, low: int, high: int, code: str, what: str) -> int:
+    # bool is an int subclass; True must not become a quantity of 1.
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(code, f"{what} must be a whole number from {low:,} to {high:,}")
+    return value
+
+
+def check_quantity(quantity: int) -> int:
+    return check_int(quantity, QUANTITY_MIN, QUANTITY_MAX, "invalid_quantity", "quantity")
+
+
+def check_price(unit_price: int) -> int:
+    return check_int(unit_price, PRICE_MIN, PRICE_MAX, "invalid_price", "price")

@@ -1,0 +1,28 @@
+"""Order jobs run by the workers: expiring unanswered orders."""
+from __future__ import annotations
+
+import logging
+
+from redis import Redis
+
+from gateway.orders import service as orders
+from gateway.core import jobs as context
+from gateway.sms import queue as queues
+
+log = logging.getLogger(__name__)
+
+
+def expire_orders(connection: Redis | None = None) -> int:
+    """Expire every pending order past its time, give the stock back and
+    queue the SMS to both sides. Safe to run twice or concurrently: each order
+    is re-read under a lock and only a pending one changes. Returns the count."""
+    db = context.database()
+    with db.session() as s:
+        count, messages = orders.expire_due(s)
+        ids = [m.id for m in messages]
+    connection = connection or context.redis()  # the running job's Redis
+    for message_id in ids:
+        queues.enqueue_sms(connection, message_id)
+    if count:
+        log.info("expired %d orders, queued %d SMS", count, len(ids))
+    return count

@@ -1,0 +1,15 @@
+"""The whole schema: every feature's models, imported so that `Base.metadata`
+holds every table. For Alembic (`gateway/migrations/env.py`) and the test that
+compares the models with the migrations; code that uses a table imports the
+feature's own `models` module instead."""
+from gateway.core.models import Base
+from gateway.market import models as market
+from gateway.operators import models as operators
+from gateway.orders import models as orders
+from gateway.sms import models as sms
+from gateway.ussd import models as ussd
+
+metadata = Base.metadata
+FEATURES = (market, operators, orders, sms, ussd)
+
+__all__ = ["FEATURES", "Base", "metadata"]

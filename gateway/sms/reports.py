@@ -1,0 +1,145 @@
+"""Delivery reports: stored always, applied to their message when it is known.
+
+A report names the message by the provider's id. It can arrive before the
+send job has written that id (the provider answers the send, reports, and
+only then does our write commit), so a report for an unknown id is kept
+unapplied, and the send applies it when it records the id.
+
+The delivery status only moves forward: Sent < Submitted < Buffered < a final
+status (Success, Failed, Rejected, AbsentSubscriber, Expired); the first
+final status wins. Statuses we do not know are stored and change nothing.
+
+On PostgreSQL both sides take a transaction-scoped advisory lock on the
+provider id before looking at the other side's row, so a report and the
+send's write cannot each miss the other's uncommitted row. SQLite
+serialises writers anyway (BEGIN IMMEDIATE, see gateway.db).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from gateway.sms.models import DeliveryReport, Message
+from gateway.core.models import utcnow
+
+log = logging.getLogger(__name__)
+
+FINAL = 4
+STATUS_RANK = {
+    "Sent": 1,
+    "Submitted": 2,
+    "Buffered": 3,
+    "Success": FINAL,
+    "Failed": FINAL,
+    "Rejected": FINAL,
+    "AbsentSubscriber": FINAL,
+    "Expired": FINAL,
+}
+
+
+def rank(status: str | None) -> int | None:
+    """How far along `status` is; 0 for none yet, None for a status we do not know."""
+    if status is None:
+        return 0
+    return STATUS_RANK.get(status)
+
+
+def lock_ids(session: Session, provider_message_ids: Iterable[str]) -> None:
+    """Serialise work on these provider ids with concurrent transactions (PostgreSQL)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({int.from_bytes(hashlib.blake2b(pmid.encode(), digest_size=8).digest(), "big",
+                                  signed=True) for pmid in provider_message_ids})
+    if keys:
+        # One statement, keys in a fixed order: two batches cannot deadlock.
+        session.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM "
+                             "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS ordered"),
+                        {"keys": keys})
+
+
+def apply(message: Message, report: DeliveryReport) -> bool:
+    """Apply one report to its message; True when the status moved forward."""
+    report.applied = True
+    new, current = rank(report.status), rank(message.delivery_status) or 0
+    if new is None or new <= current:
+        return False
+    message.delivery_status = report.status
+    if report.status == "Success":
+        message.delivered_at = report.received_at or utcnow()
+    elif new == FINAL:
+        message.failure_reason = (report.failure_reason or report.status)[:64]
+    return True
+
+
+def record(session: Session, *, provider_message_id: str, status: str,
+           failure_reason: str | None = None, network_code: str | None = None,
+           retry_count: int | None = None, received_at: datetime | None = None
+           ) -> tuple[DeliveryReport, Message | None]:
+    """Store a report and apply it when its message is known (caller commits).
+
+    Returns the report and the message it matched (None when unknown yet)."""
+    lock_ids(session, [provider_message_id])
+    report = DeliveryReport(provider_message_id=provider_message_id, status=status,
+                            failure_reason=failure_reason, network_code=network_code,
+                            retry_count=retry_count, received_at=received_at or utcnow(),
+                            applied=False)
+    session.add(report)
+    if rank(status) is None:
+        log.warning("delivery report with an unknown status %r stored, not applied", status)
+    message = session.scalar(select(Message).where(Message.provider_message_id == provider_message_id)
+                             .order_by(Message.id).limit(1))
+    if message is not None:
+        apply(message, report)
+    session.flush()
+    return report, message
+
+
+def apply_pending(session: Session, messages: Iterable[Message]) -> int:
+    """Apply the unapplied reports of these just-sent messages, oldest first
+    (caller holds the ids' locks, see `lock_ids`, and commits). Returns how many."""
+    by_id = {m.provider_message_id: m for m in messages if m.provider_message_id}
+    if not by_id:
+        return 0
+    reports = session.scalars(
+        select(DeliveryReport)
+        .where(DeliveryReport.provider_message_id.in_(list(by_id)), DeliveryReport.applied.is_(False))
+        .order_by(DeliveryReport.id)
+    ).all()
+    for report in reports:
+        apply(by_id[report.provider_message_id], report)
+    return len(reports)
+
+
+def apply_leftovers(session: Session, limit: int = 1000) -> int:
+    """Apply unapplied reports whose message is known by now (a safety net
+    run by the sweeper). Returns how many were applied."""
+    pmids = session.scalars(
+        select(DeliveryReport.provider_message_id)
+        .join(Message, Message.provider_message_id == DeliveryReport.provider_message_id)
+        .where(DeliveryReport.applied.is_(False))
+        .distinct().limit(limit)
+    ).all()
+    if not pmids:
+        return 0
+    lock_ids(session, pmids)
+    messages = session.scalars(select(Message).where(Message.provider_message_id.in_(pmids))).all()
+    return apply_pending(session, messages)
+
+
+def apply_pending_ids(session: Session, provider_message_ids: Iterable[str]) -> int:
+    """`apply_pending` for messages known by their provider ids: one query
+    when no report is waiting (the usual case)."""
+    ids = list(set(provider_message_ids))
+    if not ids:
+        return 0
+    waiting = session.scalars(select(DeliveryReport.provider_message_id).where(
+        DeliveryReport.provider_message_id.in_(ids), DeliveryReport.applied.is_(False))).all()
+    if not waiting:
+        return 0
+    messages = session.scalars(select(Message).where(Message.provider_message_id.in_(set(waiting)))).all()
+    return apply_pending(session, messages)

@@ -1,0 +1,62 @@
+"""The services a process runs on, built once from one `Settings`: the
+database, Redis, the USSD session store, the menu cache and the hop service.
+`build_services` does no IO (clients connect lazily); `bootstrap` is the first
+start's (and the release step's) schema, reference data and shipped menus."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import redis
+
+from gateway.core import redis_conn
+from gateway.core.db import Database
+from gateway.core.settings import Settings
+from gateway.market.seed import seed
+from gateway.sms import queue as queues
+from gateway.ussd import menustore
+from gateway.ussd.hop import UssdService
+from gateway.ussd.sessions import SessionStore
+from menus.loader import MenuCache
+
+
+@dataclass
+class Services:
+    """Everything a request may use, built once per app."""
+
+    settings: Settings
+    db: Database
+    redis: redis.Redis
+    store: SessionStore
+    menus: MenuCache
+    ussd: UssdService
+
+
+def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:
+    """Connections and services for `settings` (no IO yet: clients connect lazily)."""
+    db = Database(settings.database_url)
+    client = redis_client if redis_client is not None else redis_conn.connect(settings.redis_url)
+    store = SessionStore(client, settings.session_ttl_seconds, settings.resume_ttl_seconds)
+    cache = MenuCache(menustore.CAPABILITIES)
+    ussd = UssdService(store, db, cache, lambda message_id, pipe=None: queues.enqueue_sms(client, message_id, pipe),
+                       service_code=settings.ussd_service_code,
+                       order_ttl=timedelta(minutes=settings.order_ttl_minutes))
+    return Services(settings, db, client, store, cache, ussd)
+
+
+def bootstrap(services: Services) -> list[str]:
+    """First start: schema, reference data and demo catalogue, shipped menus.
+    Idempotent. Returns the menus it published."""
+
+    services.db.upgrade()
+    with services.db.session() as s:
+        seed(s)
+        published = menustore.ensure_shipped(s)
+    with services.db.session() as s:
+        for version in menustore.versions(s):
+            current = menustore.head(s, version.name)
+            if current is not None:
+                services.store.set_head(version.name, current)
+    return published
+
+

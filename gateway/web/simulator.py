@@ -1,0 +1,265 @@
+"""The phone simulator at `/simulator`: a phone in the browser.
+
+The page (template `simulator/index.html`, script and style in
+`static/simulator/`) dials through the provider's own callback, `POST
+/at/ussd`, with the provider's form fields: a new `sessionId` per dial, `text`
+accumulating the inputs joined by `*`. With CALLBACK_TOKEN set, the page
+posts the same form to `POST /simulator/ussd` instead, which answers through
+the same view function without the token (the operator's session and CSRF
+token stand in for it, so the token never reaches a browser).
+
+Who may use it: the simulator and its SMS inbox show personal data, so they
+are only served when the app runs locally (no CALLBACK_TOKEN and no
+production flag) or to an operator logged in to the console.
+
+Dialling a draft: the form field `isokoDraft=1` asks for a session on the
+unpublished draft of the menu (`drafts` table). It is honoured only for a
+request the simulator may serve (locally, or with an operator session) and
+ignored otherwise, so the provider's contract does not change. `DraftMenus`
+is the `UssdService.drafts` hook: a new session asks `requested()`, then
+`menu(None)` compiles the current draft with version 0 under the name
+`<menu>@draft-<sha256 of the source>`, and stores the source in Redis under
+that name. The engine state pins `menu` and `ver` (0), so each later hop asks
+`menu(name)` and gets that very draft back, from the process cache or from
+Redis in another process, even if the draft is edited meanwhile. Draft
+sessions are served only to requests that carry the field and are allowed:
+the provider can never reach a draft, not even through a resume offer.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+
+from gateway.core.phones import InvalidPhone, normalize
+from gateway.sms.models import Message
+from gateway.ussd import menustore
+from menus.loader import MenuCache
+from menus.model import Menu
+
+log = logging.getLogger(__name__)
+bp = Blueprint("simulator", __name__)
+
+DRAFT_FIELD = "isokoDraft"
+NETWORKS = (("63510", "MTN Rwanda"), ("63514", "Airtel Rwanda"))
+DEFAULT_PHONE = "+250788000001"
+INBOX_LIMIT = 50
+_SOURCE_KEY = "isoko:sim:draft:{}"
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'self'")
+
+
+# -- who may use it ---------------------------------------------------------
+
+def runs_locally(settings) -> bool:
+    """True for a local app: no CALLBACK_TOKEN and no production flag."""
+    return not settings.callback_token and not getattr(settings, "production", False)
+
+
+def current_operator():
+    """The console operator of this request, or None (also when the console
+    has no log-in yet)."""
+    try:
+        from gateway.console.auth import current_operator as console_operator
+    except ImportError:
+        return None
+    return console_operator()
+
+
+def allowed(services) -> bool:
+    return runs_locally(services.settings) or current_operator() is not None
+
+
+def _services():
+    return current_app.extensions["isoko"]
+
+
+@bp.before_request
+def _guard():
+    if allowed(_services()):
+        return None
+    if request.method == "GET" and request.endpoint == "simulator.index":
+        try:
+            return redirect(url_for("console.login", next=request.path))
+        except BuildError:
+            pass
+    abort(403, description="The simulator is only available locally or to a logged-in operator.")
+
+
+@bp.after_request
+def _headers(response):
+    response.headers.setdefault("Content-Security-Policy", _CSP)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Cache-Control", "no-store")  # inboxes are personal data
+    return response
+
+
+def _check_csrf() -> None:
+    """Unsafe requests of an operator carry the console's CSRF token."""
+    if runs_locally(_services().settings):
+        return
+    try:
+        from gateway.console.auth import check_csrf
+    except ImportError:  # no console yet: a custom header a cross-site form cannot send
+        if request.headers.get("X-Isoko-Simulator") != "1":
+            abort(400, description="missing X-Isoko-Simulator header")
+        return
+    check_csrf()
+
+
+def _csrf_token() -> str:
+    if runs_locally(_services().settings):
+        return ""
+    try:
+        from flask_wtf.csrf import generate_csrf
+    except ImportError:
+        return ""
+    return generate_csrf()
+
+
+# -- the page and its endpoints -----------------------------------------------
+
+@bp.get("/simulator")
+def index():
+    services = _services()
+    direct = not services.settings.callback_token
+    return render_template(
+        "simulator/index.html",
+        service_code=services.settings.ussd_service_code,
+        ussd_url=url_for("ussd.callback") if direct else url_for("simulator.ussd"),
+        inbox_url=url_for("simulator.inbox"),
+        draft_url=url_for("simulator.draft"),
+        draft_field=DRAFT_FIELD,
+        networks=NETWORKS,
+        phone=DEFAULT_PHONE,
+        csrf_token=_csrf_token(),
+        screen_limit=services.settings.screen_limit,
+    )
+
+
+@bp.post("/simulator/ussd")
+def ussd():
+    """The provider's callback for the simulator when /at/ussd needs the
+    CALLBACK_TOKEN: the same form, the same view."""
+    _check_csrf()
+    from gateway.channels.africastalking.ussd import callback
+
+    return callback()
+
+
+@bp.get("/simulator/inbox")
+def inbox():
+    """The SMS sent (or queued) to one phone, newest first, from the messages table."""
+    try:
+        phone = normalize(request.args.get("phone", ""))
+    except InvalidPhone:
+        return jsonify({"error": "phone is missing or not a valid number"}), 400
+    with _services().db.session() as s:
+        rows = s.scalars(select(Message).where(Message.recipient == phone)
+                         .order_by(Message.created_at.desc(), Message.id.desc())
+                         .limit(INBOX_LIMIT)).all()
+        messages = [_message(row) for row in rows]
+    return jsonify({"phone": phone, "messages": messages})
+
+
+def _message(row: Message) -> dict:
+    def iso(value):
+        return value.isoformat() if value is not None else None
+
+    return {"id": row.id, "text": row.text, "kind": row.kind, "status": str(row.status),
+            "delivery_status": row.delivery_status, "segments": row.segments,
+            "created_at": iso(row.created_at), "sent_at": iso(row.sent_at)}
+
+
+@bp.get("/simulator/draft")
+def draft():
+    """Whether the menu has a draft to dial, and whether it would load."""
+    services = _services()
+    name = services.ussd.menu_name
+    source, info = _draft_row(services)
+    if source is None:
+        return jsonify({"menu": name, "exists": False})
+    problems = [p for p in menustore.check(source) if p.severity == "error"]
+    return jsonify({"menu": name, "exists": True, **info, "errors": len(problems),
+                    "problems": [str(p) for p in problems[:5]]})
+
+
+def _draft_row(services) -> tuple[str | None, dict]:
+    from gateway.operators.models import Draft
+
+    with services.db.session() as s:
+        row = s.get(Draft, services.ussd.menu_name)
+        if row is None:
+            return None, {}
+        return row.source, {"base_version": row.base_version, "updated_by": row.updated_by,
+                            "updated_at": row.updated_at.isoformat() if row.updated_at else None}
+
+
+# -- sessions on a draft -------------------------------------------------------
+
+class DraftMenus:
+    """The `UssdService.drafts` hook of one app (see the module's docstring)."""
+
+    def __init__(self, services, size: int = 8):
+        self.services = services
+        self.cache = MenuCache(menustore.CAPABILITIES, size=size)
+
+    def requested(self) -> bool:
+        """Does this request ask for a session on the draft, and may it?"""
+        return (has_request_context() and request.form.get(DRAFT_FIELD) == "1"
+                and allowed(self.services))
+
+    def menu(self, name: str | None) -> Menu:
+        """The draft a session runs on: the current one for a new session
+        (`name` None), else the one its state pins."""
+        if not self.requested():
+            raise PermissionError("draft sessions are served to the simulator only")
+        if name is None:
+            return self._current()
+        return self.cache.get(name, 0, lambda: self._stored(name))
+
+    def _current(self) -> Menu:
+        source, _ = _draft_row(self.services)
+        if source is None:
+            raise LookupError(f"menu {self.services.ussd.menu_name} has no draft")
+        digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+        name = f"{self.services.ussd.menu_name}@draft-{digest}"
+        settings = self.services.settings
+        ttl = settings.session_ttl_seconds + settings.resume_ttl_seconds
+        self.services.redis.set(_SOURCE_KEY.format(name), source, ex=ttl)
+        log.info("simulator: a session starts on draft %s", name)
+        return self.cache.get(name, 0, lambda: _definition(source, name))
+
+    def _stored(self, name: str) -> dict:
+        raw = self.services.redis.get(_SOURCE_KEY.format(name))
+        if raw is None:
+            raise LookupError(f"draft {name} is no longer kept")
+        return _definition(raw.decode("utf-8") if isinstance(raw, bytes) else raw, name)
+
+
+def _definition(source: str, name: str) -> dict:
+    """The draft's definition under its own name: its compiled menu can
+    never be mistaken for a published version."""
+    return {**menustore.parse(source), "name": name}
+
+
+@bp.record_once
+def _install(state) -> None:
+    services = state.app.extensions["isoko"]
+    services.ussd.drafts = DraftMenus(services)

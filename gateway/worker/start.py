@@ -1,0 +1,39 @@
+"""Starting workers: the worker side's composition root. It sets up what jobs
+use (`gateway.core.jobs`) from one `Settings`, puts the SMS pipeline back in
+order, and runs the RQ worker (its own process) or a thread inside `serve`."""
+from __future__ import annotations
+
+import threading
+
+from redis import Redis
+
+from gateway.core import jobs
+from gateway.core.redis_conn import connect
+from gateway.core.settings import Settings
+from gateway.operators import accounts as operators
+from gateway.sms import sweep
+from gateway.worker import runner
+
+
+def configure(settings: Settings) -> None:
+    """What every job of this process will use, built from `settings`."""
+    jobs.configure(settings.database_url, settings=settings)
+
+
+def inprocess(settings: Settings, connection: Redis,
+              stop: threading.Event) -> tuple[threading.Thread, int]:
+    """`gateway serve`'s worker thread on `connection`; returns the thread and
+    how many queued SMS left from an earlier run were put back in the queue."""
+    configure(settings)
+    thread = runner.start_inprocess_worker(connection, stop)
+    return thread, sweep.requeue_queued_sms(jobs.database(), connection)
+
+
+def standalone(settings: Settings) -> None:
+    """`gateway worker`: every queue, RQ's scheduler and the periodic tasks
+    (SMS retries, sweep, order expiry), until stopped."""
+    configure(settings)
+    operators.install_sms_source(settings.database_url)  # SMS texts the operators published
+    connection = connect(settings.redis_url)
+    sweep.requeue_queued_sms(jobs.database(), connection)
+    runner.run_worker(connection)
