@@ -3,6 +3,7 @@ SQLite and PostgreSQL, with the real SDK talking to the loopback simulator."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -16,17 +17,16 @@ from rq import SimpleWorker
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 
+from gateway.core import jobs as context
+from gateway.core.settings import Settings, SmsConfig
+from gateway.sms import jobs as sms_jobs
+from gateway.sms import queue as queues
+from gateway.sms.jobs import send_sms
 from gateway.sms.models import MessageStatus, OptOut
-from gateway.core.settings import Settings
+from gateway.worker import periodic, runner
 from tests.conftest import TEST_REDIS_URL
 from tests.sim import Status
 from tests.sim.fixtures import PHONE, SENDER_ID, TEST_SMS, restore_signals, sms, wait_for  # noqa: F401
-from gateway.core import jobs as context
-from gateway.worker import periodic
-from gateway.sms import queue as queues
-from gateway.worker import runner
-from gateway.core.jobs import SmsConfig
-from gateway.sms.jobs import send_sms
 
 
 def due_ids(connection) -> set[int]:
@@ -70,7 +70,7 @@ def test_without_provider_credentials_messages_go_to_the_outbox(sms):
 def test_enqueueing_and_running_again_sends_once(sms):
     message_id = sms.queue()
     queues.enqueue_sms(sms.redis, message_id)
-    queues.queue(sms.redis).enqueue_call(queues.DRAIN_JOB)  # a spare drain job
+    queues.queue(sms.redis).enqueue_call(sms_jobs.drain)  # a spare drain job
     sms.burst()
     queues.enqueue_sms(sms.redis, message_id)  # after it was sent
     sms.burst()
@@ -217,7 +217,7 @@ def test_enqueue_sms_on_a_pipeline_only_adds_commands_to_it(redis_client):
     assert redis_client.get("isoko:ussd:s:test") == b"session"
     assert due_ids(redis_client) == {41, 42}
     jobs = queues.queue(redis_client).jobs
-    assert jobs and {job.func_name for job in jobs} == {queues.DRAIN_JOB}
+    assert jobs and {job.func for job in jobs} == {sms_jobs.drain}
 
 
 def test_enqueue_sms_without_a_pipeline_queues_one_drain_for_many_messages(redis_client):
@@ -226,7 +226,7 @@ def test_enqueue_sms_without_a_pipeline_queues_one_drain_for_many_messages(redis
     assert due_ids(redis_client) == set(range(1, 51))
     assert queues.queue(redis_client).count == 1
     job = queues.queue(redis_client).jobs[0]
-    assert job.func_name == queues.DRAIN_JOB and job.timeout == queues.DRAIN_TIMEOUT
+    assert job.func is sms_jobs.drain and job.timeout == queues.DRAIN_TIMEOUT
 
 
 def test_a_message_waiting_for_a_retry_keeps_its_due_time_when_enqueued_again(redis_client):
@@ -259,7 +259,7 @@ def test_context_falls_back_to_the_environment(monkeypatch, tmp_path):
         assert context.database() is db  # built once
         assert context.sms().rate_per_second == 35
         assert context.sms_max_age() == timedelta(minutes=2)
-        assert context.provider().name == "outbox"  # no AT_* variables
+        assert sms_jobs.provider().name == "outbox"  # no AT_* variables
     finally:
         context.reset()
 
@@ -298,7 +298,7 @@ def test_sms_settings_are_checked(env, problem):
 
 
 def test_a_periodic_task_is_queued_once_per_interval_across_workers(redis_client):
-    tasks = [(60, "math.floor"), (0.2, "math.ceil")]
+    tasks = [(60, math.floor), (0.2, math.ceil)]
     assert sorted(periodic.tick(redis_client, tasks)) == ["math.ceil", "math.floor"]
     other = redis.Redis.from_url(TEST_REDIS_URL)
     try:
@@ -306,15 +306,16 @@ def test_a_periodic_task_is_queued_once_per_interval_across_workers(redis_client
     finally:
         other.close()
     jobs = queues.queue(redis_client, queues.PERIODIC_QUEUE).jobs
-    assert sorted(job.args[0] for job in jobs) == ["math.ceil", "math.floor"]
+    assert sorted(job.func_name for job in jobs) == ["math.ceil", "math.floor"]
     time.sleep(0.25)
     # ceil's interval has passed but its run is still waiting: not queued again.
     assert periodic.tick(redis_client, tasks) == []
 
 
 def test_periodic_tasks_are_checked():
-    assert periodic.tasks([("a.b", 5)]) == [periodic.Task(5.0, "a.b")]
-    for bad in [(0, "a.b"), (5, "nodots")]:
+    assert periodic.tasks([(math.floor, 5)]) == [periodic.Task(5.0, math.floor)]
+    assert periodic.Task(5.0, math.floor).path == "math.floor"
+    for bad in [(0, math.floor), (5, "math.floor"), (5, periodic.Task.path.fget)]:
         with pytest.raises(ValueError):
             periodic.tasks([bad])
 

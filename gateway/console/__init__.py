@@ -49,10 +49,6 @@ def _setup(state) -> None:
     app.add_template_global(current_operator, "current_operator")
     app.add_template_global(console_nav, "console_nav")
     register_filters(app)
-    services = app.extensions.get("isoko")
-    if services is not None:
-        from gateway.operators import accounts as operators
-        app.extensions["isoko_console"] = {"sms_source": operators.install_sms_source(services.db.url)}
 
 
 @bp.before_request

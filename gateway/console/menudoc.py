@@ -13,7 +13,7 @@ from gateway.ussd import menustore
 from gateway.console.documents import Document
 from gateway.ussd.models import MenuHead, MenuVersion
 from gateway.operators.models import Draft
-from gateway.operators.accounts import SMS_TEXTS
+from gateway.sms.texts import SMS_TEXTS
 from gateway.ussd.sessions import HEAD_TTL
 from menus.lint import lint as menus_lint
 from menus.model import DefinitionError

@@ -25,7 +25,7 @@ from gateway.sms import texts as smstexts
 from gateway.console import screenform
 from gateway.console.documents import Document
 from gateway.ussd.models import MenuHead, MenuVersion
-from gateway.operators.accounts import SMS_TEXTS
+from gateway.sms.texts import SMS_TEXTS
 from menus import gsm7
 from menus.problems import Problem
 

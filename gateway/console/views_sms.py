@@ -1,20 +1,19 @@
 """The SMS texts editor: /admin/sms ... (the same workflow as menus)."""
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, redirect, render_template, request
+from flask import abort, jsonify, redirect, render_template, request
 
 from gateway.console import bp, docview, documents, screenform, sms_texts
 from gateway.console.auth import current_operator, requires, services
 from gateway.console.docview import DocContext
 from gateway.console.present import group_problems
 from gateway.operators.models import Role
-from gateway.operators.accounts import SMS_TEXTS
+from gateway.sms.texts import SMS_TEXTS
 from menus.lint import errors
 
 
 def _ctx() -> DocContext:
-    loader = (current_app.extensions.get("isoko_console") or {}).get("sms_source")
-    return DocContext("sms", SMS_TEXTS, "SMS texts", sms_texts.document(loader),
+    return DocContext("sms", SMS_TEXTS, "SMS texts", sms_texts.document(services().sms_texts),
                       default=sms_texts.shipped_source(), order=sms_texts.kinds, show="console.sms",
                       item=("kind", "kind"), item_noun="message")
 

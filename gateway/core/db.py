@@ -12,6 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config  # imported here: only migrations need it
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -91,7 +94,6 @@ def alembic_config(connection: Any = None, url: str | None = None) -> Any:
     `env.py` uses `connection` when given (attributes["connection"]), else
     `url` (the `sqlalchemy.url` main option).
     """
-    from alembic.config import Config  # imported here: only migrations need it
 
     config = Config()
     # ConfigParser interpolates "%"; a path containing one must be escaped.
@@ -105,12 +107,18 @@ def alembic_config(connection: Any = None, url: str | None = None) -> Any:
 
 
 class Database:
-    """An engine and a session factory for one database URL."""
+    """An engine and a session factory for one database URL.
+
+    `info` is copied into every new session's `Session.info`: how the
+    composition root hands session-scoped services to code that only gets a
+    session (the published SMS texts, `gateway.sms.texts.use_published`).
+    """
 
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self.engine = build_engine(self.url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.info: dict[str, object] = {}
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
 
     @property
     def dialect(self) -> str:
@@ -135,7 +143,6 @@ class Database:
         Safe to call from several processes starting at once: on PostgreSQL
         they take turns (advisory lock); SQLite's write lock does the same.
         """
-        from alembic import command
 
         with self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
@@ -146,7 +153,6 @@ class Database:
 
     def current_revision(self) -> str | None:
         """The Alembic revision the database is at, None when unmigrated."""
-        from alembic.runtime.migration import MigrationContext
 
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()

@@ -21,6 +21,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.engine import make_url
@@ -57,6 +58,61 @@ def _generated_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+DEFAULT_SMS_MAX_AGE = timedelta(hours=1)
+SMS_VARIABLES = ("SMS_RATE_PER_SECOND", "SMS_CONCURRENCY", "SMS_MAX_ATTEMPTS", "SMS_RETRY_BASE_SECONDS",
+                 "SMS_HOLD_SECONDS", "SMS_MAX_AGE_SECONDS")
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    """How the send job behaves; `from_env` reads the SMS_* variables."""
+
+    rate_per_second: int = 20
+    concurrency: int = 16
+    max_attempts: int = 5
+    retry_base: float = 15.0  # seconds before the 2nd attempt; doubles each time
+    retry_cap: float = 600.0
+    retry_jitter: float = 0.2  # +-20 %, so a burst of failures does not retry in step
+    hold_seconds: float = 600.0
+    # A drain job sends for at most `budget` seconds, then hands over to a
+    # fresh job (so periodic jobs get their turn); it waits up to `linger`
+    # seconds for new or soon-due work before it ends.
+    budget: float = 60.0
+    linger: float = 1.0
+    # A claimed (`sending`) row whose worker is gone: after `lease` seconds
+    # the sweeper marks it failed as "unknown_outcome" (never resends it).
+    lease: float = 300.0
+    provider_timeout: float | tuple[float, float] | None = None  # None: the SDK's (3.05, 9.05)
+    max_age_seconds: int = int(DEFAULT_SMS_MAX_AGE.total_seconds())
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmsConfig:
+        env = os.environ if environ is None else environ
+        base = cls()
+
+        def number(name: str, default, low, high, kind=int):
+            raw = (env.get(name) or "").strip()
+            if not raw:
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be a number between {low} and {high}, got {raw!r}") from None
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+            return value
+
+        return dataclasses.replace(
+            base,
+            rate_per_second=number("SMS_RATE_PER_SECOND", base.rate_per_second, 1, 10_000),
+            concurrency=number("SMS_CONCURRENCY", base.concurrency, 1, 256),
+            max_attempts=number("SMS_MAX_ATTEMPTS", base.max_attempts, 1, 50),
+            retry_base=number("SMS_RETRY_BASE_SECONDS", base.retry_base, 0, 3600, float),
+            hold_seconds=number("SMS_HOLD_SECONDS", base.hold_seconds, 1, 86_400, float),
+            max_age_seconds=number("SMS_MAX_AGE_SECONDS", base.max_age_seconds, 60, 7 * 86_400),
+        )
+
+
 @dataclass(frozen=True, repr=False)
 class Settings:
     """Everything the gateway reads from its environment, validated and typed."""
@@ -75,6 +131,7 @@ class Settings:
     screen_limit: int = 160
     log_level: str = "INFO"
     order_ttl_minutes: int = 1440
+    sms: SmsConfig = field(default_factory=lambda: SmsConfig())
 
     @property
     def embedded_redis(self) -> bool:
@@ -120,6 +177,7 @@ class Settings:
             # How long a seller has to answer an order before it expires.
             "order_ttl_minutes": reader.integer("ORDER_TTL_MINUTES", 1440, 5, 10080),
         }
+        values["sms"] = reader.sms()
         if reader.problems:
             raise SettingsError(reader.problems)
         return cls(**values)
@@ -246,6 +304,22 @@ class _Reader:
         if not low <= value <= high:
             self.problem(name, f"must be between {low} and {high}, got {value}")
         return value
+
+    def sms(self) -> SmsConfig:
+        """The SMS_* tuning; each bad variable is one problem (checked one by
+        one, so every bad one is named, not just the first)."""
+        good = {}
+        for name in SMS_VARIABLES:
+            raw = self.get(name)
+            if raw is None:
+                continue
+            try:
+                SmsConfig.from_env({name: raw})
+            except ValueError as exc:  # its message starts with the variable's name
+                self.problem(name, str(exc).removeprefix(f"{name} "))
+                continue
+            good[name] = raw
+        return SmsConfig.from_env(good)
 
     def log_level(self) -> str:
         level = (self.get("LOG_LEVEL") or "INFO").upper()

@@ -19,13 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.core.models import utcnow
 from gateway.market import rules
-from gateway.sms import texts as smstexts
+from gateway.market.models import District, Listing, ListingStatus, Producer, Product
+
 # Re-exported: callers catch `market.MarketError` and its subclasses.
 from gateway.market.rules import InvalidInput, MarketError, NotFound, NotOwner  # noqa: F401
-from gateway.market.models import District, Listing, ListingStatus, Producer, Product
+from gateway.sms import texts as smstexts
 from gateway.sms.models import Message, MessageStatus
-from gateway.core.models import utcnow
 
 # The dial string printed in receipts; callers pass their own service code.
 DEFAULT_SERVICE_CODE = "*384*7#"
@@ -147,7 +148,7 @@ def create_listing(
     raced = _insert_with_code(s, listing, idem_key, producer_id)
     if raced is not None:
         return raced, None
-    message = _receipt(producer, product, listing, service_code)
+    message = _receipt(producer, product, listing, service_code, smstexts.published(s))
     s.add(message)
     s.flush()
     return listing, message
@@ -197,15 +198,17 @@ def _free_code(s: Session) -> str:
     raise MarketError("no_code", "could not allocate a listing code")
 
 
-def _receipt(producer: Producer, product: Product, listing: Listing, service_code: str) -> Message:
+def _receipt(producer: Producer, product: Product, listing: Listing, service_code: str,
+             published: dict | None) -> Message:
     lang = str(producer.language)
-    unit = smstexts.unit_label(product.unit, lang)
+    unit = smstexts.unit_label(product.unit, lang, published)
     label = product.name(lang)
     if listing.grade is not None:
         label = f"{label} ({product.grade_name(listing.grade, lang)})"
     text = smstexts.render(
         "listing_receipt",
         lang,
+        published,
         code=listing.code,
         product=label,
         quantity=f"{listing.quantity:,}",

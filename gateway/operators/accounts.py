@@ -8,6 +8,7 @@ next successful log-in.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -151,7 +152,6 @@ def _keep_an_admin(s: Session, leaving: Operator) -> None:
 def session_stamp(operator: Operator) -> str:
     """Changes whenever the password does: a console session carries it, so a
     password change ends every session opened with the old one."""
-    import hashlib
     return hashlib.sha256(operator.password_hash.encode()).hexdigest()[:16]
 
 
@@ -225,80 +225,3 @@ def audit_page(s: Session, *, page: int = 1, per_page: int = 50, action: str | N
     query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     rows = list(s.scalars(query.offset((max(page, 1) - 1) * per_page).limit(per_page + 1)))
     return rows[:per_page], len(rows) > per_page
-
-
-# -- the SMS texts operators publish ------------------------------------------
-#
-# Published versions of the SMS texts are rows of `menu_versions` under the
-# name SMS_TEXTS (the console publishes them; see gateway/console/sms_texts.py).
-# `PublishedSmsTexts` is the loader `gateway.smstexts` consults before its
-# shipped file: it answers the head version's catalogue, or None when nothing
-# is published (or the database cannot be read: the shipped texts still go out).
-
-SMS_TEXTS = "sms-texts"
-
-
-class PublishedSmsTexts:
-    """A callable returning the published SMS catalogue (dict) or None.
-
-    It re-reads the head at most every `ttl` seconds, through its own small
-    engine without a pool: it runs inside `smstexts.render`, often while the
-    caller's own transaction holds SQLite's write lock, and a plain read on a
-    second connection never waits for that lock (WAL). `invalidate()` makes
-    the next call re-read at once (the console calls it after a publish)."""
-
-    def __init__(self, url, ttl: float = 10.0):
-        self.url, self.ttl = url, ttl
-        self._engine = None
-        self._checked = float("-inf")
-        self._state: tuple[int | None, dict | None] = (None, None)
-
-    def invalidate(self) -> None:
-        self._checked = float("-inf")
-
-    def __call__(self) -> dict | None:
-        import time
-        now = time.monotonic()
-        if now - self._checked >= self.ttl:
-            self._checked = now
-            self._refresh()
-        return self._state[1]
-
-    def _refresh(self) -> None:
-        import logging
-
-        import yaml
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.pool import NullPool
-
-        from gateway.core.db import normalize_url
-        try:
-            if self._engine is None:
-                self._engine = create_engine(normalize_url(self.url), poolclass=NullPool)
-            with self._engine.connect() as connection:
-                version = connection.execute(text("SELECT version FROM menu_heads WHERE name = :n"),
-                                             {"n": SMS_TEXTS}).scalar()
-                if version == self._state[0]:
-                    return
-                source = None if version is None else connection.execute(
-                    text("SELECT source FROM menu_versions WHERE name = :n AND version = :v"),
-                    {"n": SMS_TEXTS, "v": version}).scalar()
-                connection.rollback()
-            catalogue = yaml.safe_load(source) if source else None
-            self._state = (version, catalogue if isinstance(catalogue, dict) else None)
-        except Exception as exc:  # keep what we had: an SMS must never fail on this
-            logging.getLogger(__name__).warning("published SMS texts unreadable (%s); keeping %s",
-                                                exc.__class__.__name__,
-                                                "version %s" % self._state[0] if self._state[0] else "the shipped texts")
-
-
-def install_sms_source(url) -> PublishedSmsTexts | None:
-    """Make `gateway.smstexts` render the published SMS texts of the database
-    at `url` (through `smstexts.set_source`, when that hook exists)."""
-    from gateway.sms import texts as smstexts
-    setter = getattr(smstexts, "set_source", None)
-    if setter is None:
-        return None
-    loader = PublishedSmsTexts(url)
-    setter(loader)
-    return loader

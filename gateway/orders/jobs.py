@@ -5,8 +5,8 @@ import logging
 
 from redis import Redis
 
-from gateway.orders import service as orders
 from gateway.core import jobs as context
+from gateway.orders import service as orders
 from gateway.sms import queue as queues
 
 log = logging.getLogger(__name__)

@@ -17,13 +17,13 @@ from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.sms import texts as smstexts
-from gateway.market.service import CODE_ATTEMPTS, format_rwf, random_code
-from gateway.market.rules import MarketError, NotFound, check_quantity
-from gateway.market.models import Listing, ListingStatus, Producer, Product
-from gateway.sms.models import Message, MessageStatus
-from gateway.orders.models import Order, OrderEvent, OrderStatus
 from gateway.core.models import utcnow
+from gateway.market.models import Listing, ListingStatus, Producer, Product
+from gateway.market.rules import MarketError, NotFound, check_quantity
+from gateway.market.service import CODE_ATTEMPTS, format_rwf, random_code
+from gateway.orders.models import Order, OrderEvent, OrderStatus
+from gateway.sms import texts as smstexts
+from gateway.sms.models import Message, MessageStatus
 
 DEFAULT_TTL = timedelta(hours=24)
 OPEN = (OrderStatus.PENDING,)
@@ -238,8 +238,9 @@ def _message(s: Session, phone: str, lang: str, kind: str, order: Order,
              listing: Listing | None = None, **extra) -> Message:
     listing = listing or s.get(Listing, order.listing_id)
     product = s.get(Product, listing.product_id)
-    unit = smstexts.unit_label(str(product.unit), str(lang))
-    text = smstexts.render(kind, str(lang), code=order.code, product=product.name(str(lang)),
+    published = smstexts.published(s)
+    unit = smstexts.unit_label(str(product.unit), str(lang), published)
+    text = smstexts.render(kind, str(lang), published, code=order.code, product=product.name(str(lang)),
                            quantity=f"{order.quantity:,}", unit=unit,
                            price=format_rwf(order.unit_price), total=format_rwf(order.total), **extra)
     message = Message(recipient=phone, text=text, language=str(lang), kind=kind,

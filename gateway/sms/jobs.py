@@ -1,12 +1,12 @@
 """The SMS jobs: `drain` (the normal way), `send_sms` (one message), `tick`.
 
-Every SMS is a `Message` row first; `workers.queues.enqueue_sms` puts its id
+Every SMS is a `Message` row first; `workers.keys.enqueue_sms` puts its id
 in the due set and makes sure a drain job is queued. A drain:
 
 1. takes due ids from Redis, as many as it has free sending slots and the
    per-sender throttle allows right now (SMS_RATE_PER_SECOND, shared by all
    workers);
-2. claims them in SQL (status queued -> sending; see `workers.sender`),
+2. claims them in SQL (status queued -> sending; see `gateway.sms.sender`),
    dropping those too old or opted out;
 3. hands each to a thread pool (SMS_CONCURRENCY provider calls in flight);
 4. records finished sends in batches, with the retry taxonomy of the
@@ -32,13 +32,17 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import Counter
 from concurrent import futures
 
 from redis import Redis
+from redis.client import Pipeline
+from rq import Queue
 
 from gateway.core import jobs as context
-from gateway.sms import queue as queues
+from gateway.sms import keys
+from gateway.sms.providers import Provider, provider_for
 from gateway.sms.sender import Claimed, Sender
 
 log = logging.getLogger(__name__)
@@ -49,9 +53,19 @@ HOLD_CHECK = 1.0  # seconds between looks at the hold flag while sending
 WAKE_REFRESH = 10.0  # seconds between refreshes of the wake flag by a running drain
 
 
+def provider() -> Provider:
+    """This process's SMS provider: the one configured (tests), else the one
+    the settings name, built once per process (HTTP sessions do not survive a fork)."""
+    configured = context.configured_provider()
+    if configured is not None:
+        return configured
+    return context.per_process("sms.provider", lambda: provider_for(
+        context.settings(), timeout=context.sms().provider_timeout))
+
+
 def sender(connection: Redis) -> Sender:
     """A Sender built from this process's context."""
-    return Sender(context.database(), connection, context.provider(), context.sms(),
+    return Sender(context.database(), connection, provider(), context.sms(),
                   context.settings().at_sender_id, context.sms_max_age())
 
 
@@ -67,7 +81,7 @@ def drain(budget: float | None = None) -> dict:
         # Let the next enqueue (or the tick) start a drain at once instead of
         # after the flag's TTL; RQ records this failure.
         try:
-            connection.delete(queues.WAKE_KEY)
+            connection.delete(keys.WAKE_KEY)
         except Exception:
             pass
         raise
@@ -81,7 +95,7 @@ def send_sms(message_id: int, connection: Redis | None = None) -> str:
     if worker.held():
         log.info("sms %s: sending is on hold; it stays queued", message_id)
         return "held"
-    grant = worker.throttle.wait_for_one(time.monotonic() + queues.SMS_JOB_TIMEOUT / 2)
+    grant = worker.throttle.wait_for_one(time.monotonic() + keys.SMS_JOB_TIMEOUT / 2)
     if not grant.count:
         return "skipped"
     claim = worker.claim([int(message_id)])
@@ -101,17 +115,17 @@ def tick() -> str:
     """Periodic: wake a drain when something is due (retries coming due, the
     end of a hold, a lost wake-up). Returns "held", "woke", "busy" or "idle"."""
     connection = context.redis()
-    if connection.exists(queues.HOLD_KEY):
+    if connection.exists(keys.HOLD_KEY):
         return "held"
-    if not connection.zrangebyscore(queues.DUE_KEY, "-inf", time.time(), start=0, num=1):
+    if not connection.zrangebyscore(keys.DUE_KEY, "-inf", time.time(), start=0, num=1):
         return "idle"
-    return "woke" if queues.wake(connection) else "busy"
+    return "woke" if wake(connection) else "busy"
 
 
 def release_hold(connection: Redis) -> bool:
     """End a hold now (after a top-up); True when there was one."""
-    held = bool(connection.delete(queues.HOLD_KEY))
-    queues.wake(connection)
+    held = bool(connection.delete(keys.HOLD_KEY))
+    wake(connection)
     return held
 
 
@@ -149,7 +163,7 @@ def run_drain(worker: Sender, *, budget: float | None = None, linger: float | No
             if not held and now - held_checked >= HOLD_CHECK:
                 held, held_checked = worker.held(), now
             if now - wake_refreshed >= WAKE_REFRESH:
-                connection.set(queues.WAKE_KEY, "1", ex=queues.WAKE_TTL)
+                connection.set(keys.WAKE_KEY, "1", ex=keys.WAKE_TTL)
                 wake_refreshed = now
             stopping = held or now >= deadline
             wait = POLL
@@ -193,8 +207,8 @@ def run_drain(worker: Sender, *, budget: float | None = None, linger: float | No
                 continue
             # Nothing due: clear the flag, then look once more, so an id added
             # just before the flag went away is not left without a drain.
-            connection.delete(queues.WAKE_KEY)
-            if worker.due_ids(1) and connection.set(queues.WAKE_KEY, "1", nx=True, ex=queues.WAKE_TTL):
+            connection.delete(keys.WAKE_KEY)
+            if worker.due_ids(1) and connection.set(keys.WAKE_KEY, "1", nx=True, ex=keys.WAKE_TTL):
                 idle_since = None
                 continue
             break
@@ -208,9 +222,47 @@ def run_drain(worker: Sender, *, budget: float | None = None, linger: float | No
                 log.exception("sms drain: %d finished sends not recorded; their rows stay "
                               "'sending' until the sweeper settles them", len(leftover))
     if end == "held":
-        connection.delete(queues.WAKE_KEY)  # the tick wakes a drain when the hold ends
+        connection.delete(keys.WAKE_KEY)  # the tick wakes a drain when the hold ends
     elif end == "budget" and worker.due_ids(1):
-        queues.wake(connection, force=True)  # hand over to a fresh job
+        wake(connection, force=True)  # hand over to a fresh job
     counts["seconds"] = round(time.monotonic() - started, 3)
     log.info("sms drain ended (%s): %s", end, dict(counts))
     return dict(counts, end=end)
+
+
+# -- waking a drain ------------------------------------------------------------
+
+# RQ reads the server version (INFO) once per client when it enqueues. On a
+# caller's pipeline no read is allowed; the value is only kept on the Job
+# object in memory (RQ uses it for LPOS in get_job_position), so assume one.
+_ASSUMED_SERVER_VERSION = (6, 2, 0)
+
+
+def wake(connection: Redis, *, force: bool = False) -> bool:
+    """Make sure a drain job is queued (when none is pending, or `force`).
+    Returns True when this call enqueued one."""
+    if force:
+        connection.set(keys.WAKE_KEY, "1", ex=keys.WAKE_TTL)
+    elif not connection.set(keys.WAKE_KEY, "1", nx=True, ex=keys.WAKE_TTL):
+        return False
+    enqueue_drain(connection)
+    return True
+
+
+def enqueue_drain(connection: Redis, pipeline: Pipeline | None = None) -> None:
+    """Queue one `drain` job, on `pipeline` when given (then no read at all)."""
+    sms_queue = keys.queue(connection)
+    data = Queue.prepare_data(
+        drain,
+        job_id=f"sms-drain-{uuid.uuid4().hex[:16]}",
+        timeout=keys.DRAIN_TIMEOUT,
+        result_ttl=keys.SMS_RESULT_TTL,
+        failure_ttl=keys.SMS_FAILURE_TTL,
+        description="drain due SMS",
+    )
+    if pipeline is None:
+        sms_queue.enqueue_many([data])
+        return
+    if sms_queue.redis_server_version is None:
+        sms_queue.redis_server_version = _ASSUMED_SERVER_VERSION
+    sms_queue.enqueue_many([data], pipeline=pipeline)

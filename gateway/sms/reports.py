@@ -24,8 +24,8 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gateway.sms.models import DeliveryReport, Message
 from gateway.core.models import utcnow
+from gateway.sms.models import DeliveryReport, Message
 
 log = logging.getLogger(__name__)
 

@@ -24,15 +24,15 @@ from datetime import datetime, timedelta
 from redis import Redis
 from sqlalchemy import and_, bindparam, or_, select, update
 
-from gateway.sms import texts as smstexts
 from gateway.core.db import Database
-from gateway.sms.models import Message, MessageStatus, OptOut
 from gateway.core.models import utcnow
 from gateway.core.phones import mask
-from gateway.sms.providers import Outcome, Provider, SendResult
+from gateway.core.settings import SmsConfig
 from gateway.sms import reports
-from gateway.core.jobs import SmsConfig
-from gateway.sms.queue import DUE_KEY, HOLD_KEY
+from gateway.sms import texts as smstexts
+from gateway.sms.keys import DUE_KEY, HOLD_KEY
+from gateway.sms.models import Message, MessageStatus, OptOut
+from gateway.sms.providers import Outcome, Provider, SendResult
 from gateway.sms.throttle import Throttle
 
 log = logging.getLogger("gateway.sms.jobs")

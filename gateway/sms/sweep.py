@@ -19,11 +19,12 @@ import time
 from redis import Redis
 from sqlalchemy import select, update
 
+from gateway.core import jobs as context
 from gateway.core.db import Database
-from gateway.sms.models import Message, MessageStatus
 from gateway.core.models import utcnow
-from gateway.sms import reports
 from gateway.sms import queue as queues
+from gateway.sms import reports
+from gateway.sms.models import Message, MessageStatus
 from gateway.sms.sender import UNKNOWN_OUTCOME
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,6 @@ def settle_stale_sending(db: Database, limit: int = 1000) -> list[int]:
 def sweep() -> dict:
     """Periodic job (workers.periodic): all of the above, plus delivery
     reports whose message is known by now."""
-    from gateway.core import jobs as context
 
     db, connection = context.database(), context.redis()
     stale = settle_stale_sending(db)

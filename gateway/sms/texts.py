@@ -7,16 +7,25 @@ The alphabet is `menus.gsm7`'s (the one the USSD screens are checked with).
 """
 from __future__ import annotations
 
+import logging
 import math
 import string
+import time
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, Callable
+from typing import Any
 
 import yaml
+from sqlalchemy import create_engine
+from sqlalchemy import text as sql
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
+from gateway.core.db import Database, normalize_url
 from menus import gsm7
+
+log = logging.getLogger(__name__)
 
 FALLBACK_LANGUAGE = "en"
 LANGUAGES = ("rw", "en", "fr")
@@ -46,6 +55,7 @@ PLACEHOLDER_WIDTHS = {
     "hours": 3,
 }
 UNKNOWN_WIDTH = 20
+SESSION_INFO_KEY = "isoko.sms_texts"  # Session.info: the published texts' loader
 
 
 @cache
@@ -58,32 +68,32 @@ def shipped_source() -> str:
     return resources.files("gateway").joinpath("data", "sms.yaml").read_text("utf-8")
 
 
-_source: Callable[[], dict | None] | None = None
-
-
-def set_source(loader: Callable[[], dict | None] | None) -> None:
-    """Render from `loader()` (a dict shaped like sms.yaml: the texts an
-    operator published) when it answers one; from the shipped file when it
-    answers None, or when no loader is set."""
-    global _source
-    _source = loader
-
-
-def _published() -> dict | None:
+def published(s: Session) -> dict | None:
+    """The SMS texts the operators published, as the session's Database knows
+    them (see `use_published`), or None: render from the shipped file."""
+    loader = s.info.get(SESSION_INFO_KEY)
     try:
-        return _source() if _source is not None else None
+        return loader() if loader is not None else None
     except Exception:  # an SMS must never fail because the published texts can't be read
         return None
 
 
-def render(kind: str, lang: str, **values: Any) -> str:
+def use_published(db: Database) -> PublishedSmsTexts:
+    """Make every session of `db` carry the published texts' loader; returns
+    it (the console invalidates it after a publish)."""
+    loader = PublishedSmsTexts(db.url)
+    db.info[SESSION_INFO_KEY] = loader
+    return loader
+
+
+def render(kind: str, lang: str, published: dict | None = None, /, **values: Any) -> str:
     """The `kind` text in `lang` (English when that language is missing),
-    with `{placeholders}` filled from `values`: the published texts first,
-    the shipped file for a kind, language or placeholder they lack.
+    with `{placeholders}` filled from `values`: the `published` texts first
+    (`published(session)`), the shipped file for a kind, language or
+    placeholder they lack.
 
     Raises KeyError for an unknown kind or a placeholder without a value.
     """
-    published = _published()
     if published is not None:
         texts = (published.get("templates") or {}).get(kind) or {}
         template = texts.get(lang) or texts.get(FALLBACK_LANGUAGE)
@@ -97,9 +107,10 @@ def render(kind: str, lang: str, **values: Any) -> str:
     return template.format_map(values)
 
 
-def unit_label(unit: str, lang: str) -> str:
-    """How `unit` ("kg", "piece") is written after a number in `lang`."""
-    for catalogue in (_published(), _catalogue()):
+def unit_label(unit: str, lang: str, published: dict | None = None) -> str:
+    """How `unit` ("kg", "piece") is written after a number in `lang`
+    (the `published` texts first, as for `render`)."""
+    for catalogue in (published, _catalogue()):
         labels = ((catalogue or {}).get("units") or {}).get(str(unit)) or {}
         label = labels.get(lang) or labels.get(FALLBACK_LANGUAGE)
         if isinstance(label, str):
@@ -255,3 +266,63 @@ def _size(kind: str, lang: str, text: str) -> list[Problem]:
     elif parts > WARN_SEGMENTS:
         problems.append(Problem("warning", kind, lang, f"{size}; keep it to {WARN_SEGMENTS}"))
     return problems
+
+
+# -- the SMS texts operators publish ------------------------------------------
+#
+# Published versions of the SMS texts are rows of `menu_versions` under the
+# name SMS_TEXTS (the console publishes them; see gateway/console/sms_texts.py).
+# `PublishedSmsTexts` is the loader `render` consults before the shipped file:
+# it answers the head version's catalogue, or None when nothing is published
+# (or the database cannot be read: the shipped texts still go out). The
+# composition root gives each Database one (`use_published`); sessions carry
+# it in `Session.info`, so whoever renders inside a session gets the texts the
+# operators published, whichever process it runs in.
+
+SMS_TEXTS = "sms-texts"
+
+
+class PublishedSmsTexts:
+    """A callable returning the published SMS catalogue (dict) or None.
+
+    It re-reads the head at most every `ttl` seconds, through its own small
+    engine without a pool: it runs inside `render`, often while the
+    caller's own transaction holds SQLite's write lock, and a plain read on a
+    second connection never waits for that lock (WAL). `invalidate()` makes
+    the next call re-read at once (the console calls it after a publish)."""
+
+    def __init__(self, url, ttl: float = 10.0):
+        self.url, self.ttl = url, ttl
+        self._engine = None
+        self._checked = float("-inf")
+        self._state: tuple[int | None, dict | None] = (None, None)
+
+    def invalidate(self) -> None:
+        self._checked = float("-inf")
+
+    def __call__(self) -> dict | None:
+        now = time.monotonic()
+        if now - self._checked >= self.ttl:
+            self._checked = now
+            self._refresh()
+        return self._state[1]
+
+    def _refresh(self) -> None:
+        try:
+            if self._engine is None:
+                self._engine = create_engine(normalize_url(self.url), poolclass=NullPool)
+            with self._engine.connect() as connection:
+                version = connection.execute(sql("SELECT version FROM menu_heads WHERE name = :n"),
+                                             {"n": SMS_TEXTS}).scalar()
+                if version == self._state[0]:
+                    return
+                source = None if version is None else connection.execute(
+                    sql("SELECT source FROM menu_versions WHERE name = :n AND version = :v"),
+                    {"n": SMS_TEXTS, "v": version}).scalar()
+                connection.rollback()
+            catalogue = yaml.safe_load(source) if source else None
+            self._state = (version, catalogue if isinstance(catalogue, dict) else None)
+        except Exception as exc:  # keep what we had: an SMS must never fail on this
+            log.warning("published SMS texts unreadable (%s); keeping %s",
+                        exc.__class__.__name__,
+                        "version %s" % self._state[0] if self._state[0] else "the shipped texts")

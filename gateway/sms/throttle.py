@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from redis import Redis
 
-from gateway.sms.queue import RATE_KEY
+from gateway.sms.keys import RATE_KEY
 
 WINDOW = 1.0  # seconds
 

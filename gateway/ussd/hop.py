@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import ExitStack
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
 from gateway.core.db import Database
 from gateway.core.phones import mask
-from gateway.ussd import actions
+from gateway.ussd import actions, menustore
 from gateway.ussd.sessions import Begin, Record, SessionStore
 from gateway.ussd.sources import Sources
 from menus import engine
@@ -112,7 +112,6 @@ class UssdService:
             return self.drafts.menu(name)
 
         def fetch() -> dict:
-            from gateway.ussd import menustore
             with self.db.session() as s:
                 return menustore.definition(s, self.menu_name, version)
         return self.menus.get(self.menu_name, version, fetch)
@@ -122,7 +121,6 @@ class UssdService:
             return 0
         if begin.head is not None:
             return begin.head
-        from gateway.ussd import menustore
         with self.db.session() as s:
             version = menustore.head(s, self.menu_name)
         if version is None:

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import menus
-from gateway.ussd.models import MenuHead, MenuVersion
 from gateway.ussd import actions, sources
+from gateway.ussd.models import MenuHead, MenuVersion
 from menus.lint import Capabilities, errors, lint
 from menus.model import DefinitionError
 from menus.problems import Problem

@@ -14,8 +14,8 @@ from typing import Callable
 from sqlalchemy.orm import Session
 
 from gateway.market import service as market
-from gateway.orders import service as orders
 from gateway.market.models import Listing
+from gateway.orders import service as orders
 from menus.engine import Item
 
 CACHE_SECONDS = 30.0

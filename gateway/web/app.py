@@ -9,11 +9,11 @@ from flask import Flask, jsonify, request
 
 from gateway import api, console
 from gateway.channels.africastalking import sms as sms_callbacks
-from gateway.core.settings import Settings
-from gateway.web.services import Services, build_services
-from gateway.channels.africastalking import ussd_events
 from gateway.channels.africastalking import ussd as ussd_views
+from gateway.channels.africastalking import ussd_events
+from gateway.core.settings import Settings
 from gateway.web import metrics, simulator
+from gateway.web.services import Services, build_services
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for blueprint in (ussd_views.bp, ussd_events.bp, sms_callbacks.bp, api.bp, console.bp,
                       simulator.bp, metrics.bp):
         app.register_blueprint(blueprint)
+    # What the USSD service reports to and dials besides the published menus:
+    # set here, explicitly, not by the blueprints as they register.
+    services.ussd.observe = metrics.init_app(app, services).observe
+    services.ussd.drafts = simulator.DraftMenus(services)
     _install_token_check(app, services.settings.callback_token)
 
     @app.get("/healthz")

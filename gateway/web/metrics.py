@@ -207,17 +207,15 @@ _GAUGES = {
 }
 
 
-@bp.record_once
-def _install(state) -> None:
-    """Give each app its metrics and hook them into its USSD service."""
-    app = state.app
-    services = app.extensions["isoko"]
+def init_app(app, services) -> GatewayMetrics:
+    """Give `app` its metrics (the composition root calls this and hands
+    `observe` to the USSD service)."""
     # No `*_created` series: noise for Prometheus (a process-wide client setting).
     disable_created_metrics()
     metrics = GatewayMetrics(services.db, services.redis,
                              multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None)
     app.extensions[EXTENSION] = metrics
-    services.ussd.observe = metrics.observe
+    return metrics
 
 
 def for_app(app) -> GatewayMetrics:

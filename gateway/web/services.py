@@ -14,6 +14,7 @@ from gateway.core.db import Database
 from gateway.core.settings import Settings
 from gateway.market.seed import seed
 from gateway.sms import queue as queues
+from gateway.sms import texts as smstexts
 from gateway.ussd import menustore
 from gateway.ussd.hop import UssdService
 from gateway.ussd.sessions import SessionStore
@@ -30,24 +31,25 @@ class Services:
     store: SessionStore
     menus: MenuCache
     ussd: UssdService
+    sms_texts: smstexts.PublishedSmsTexts  # what every session of `db` renders SMS with
 
 
 def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:
     """Connections and services for `settings` (no IO yet: clients connect lazily)."""
     db = Database(settings.database_url)
+    sms_texts = smstexts.use_published(db)
     client = redis_client if redis_client is not None else redis_conn.connect(settings.redis_url)
     store = SessionStore(client, settings.session_ttl_seconds, settings.resume_ttl_seconds)
     cache = MenuCache(menustore.CAPABILITIES)
     ussd = UssdService(store, db, cache, lambda message_id, pipe=None: queues.enqueue_sms(client, message_id, pipe),
                        service_code=settings.ussd_service_code,
                        order_ttl=timedelta(minutes=settings.order_ttl_minutes))
-    return Services(settings, db, client, store, cache, ussd)
+    return Services(settings, db, client, store, cache, ussd, sms_texts)
 
 
 def bootstrap(services: Services) -> list[str]:
     """First start: schema, reference data and demo catalogue, shipped menus.
     Idempotent. Returns the menus it published."""
-
     services.db.upgrade()
     with services.db.session() as s:
         seed(s)

@@ -44,7 +44,10 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
+from gateway.channels.africastalking.ussd import callback
+from gateway.console import auth as console_auth
 from gateway.core.phones import InvalidPhone, normalize
+from gateway.operators.models import Draft
 from gateway.sms.models import Message
 from gateway.ussd import menustore
 from menus.loader import MenuCache
@@ -71,13 +74,8 @@ def runs_locally(settings) -> bool:
 
 
 def current_operator():
-    """The console operator of this request, or None (also when the console
-    has no log-in yet)."""
-    try:
-        from gateway.console.auth import current_operator as console_operator
-    except ImportError:
-        return None
-    return console_operator()
+    """The console operator of this request, or None."""
+    return console_auth.current_operator()
 
 
 def allowed(services) -> bool:
@@ -158,8 +156,6 @@ def ussd():
     """The provider's callback for the simulator when /at/ussd needs the
     CALLBACK_TOKEN: the same form, the same view."""
     _check_csrf()
-    from gateway.channels.africastalking.ussd import callback
-
     return callback()
 
 
@@ -201,8 +197,6 @@ def draft():
 
 
 def _draft_row(services) -> tuple[str | None, dict]:
-    from gateway.operators.models import Draft
-
     with services.db.session() as s:
         row = s.get(Draft, services.ussd.menu_name)
         if row is None:
@@ -258,8 +252,3 @@ def _definition(source: str, name: str) -> dict:
     never be mistaken for a published version."""
     return {**menustore.parse(source), "name": name}
 
-
-@bp.record_once
-def _install(state) -> None:
-    services = state.app.extensions["isoko"]
-    services.ussd.drafts = DraftMenus(services)

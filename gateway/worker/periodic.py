@@ -1,49 +1,53 @@
 """Periodic tasks, run by every kind of worker, once per interval overall.
 
-To add a task, append `(interval_seconds, "dotted.path.function")` to
-`PERIODIC`, e.g. `(60, "gateway.orders.jobs.expire_orders")`. The function
-takes no arguments and runs as an RQ job on the `isoko-periodic` queue
-(timeout TASK_TIMEOUT); it finds the database with `workers.context.database()`
-and the job's Redis with `workers.context.redis()`. It must be idempotent:
-a tick can be late or, after a crash, repeated.
+To add a task, append `(interval_seconds, function)` to `PERIODIC`, e.g.
+`(60, expire_orders)`. The function takes no arguments and runs as an RQ job
+on the `isoko-periodic` queue (timeout TASK_TIMEOUT); it finds the database
+with `gateway.core.jobs.database()` and the job's Redis with
+`gateway.core.jobs.redis()`. It must be idempotent: a tick can be late or,
+after a crash, repeated. A task is named by its dotted path (module and name),
+which keys its flags.
 
 How it runs: a *tick* (`tick(connection)`) goes through the list and, for
 each task, tries `SET isoko:periodic:due:<path> NX PX <interval>`; whoever
 sets it enqueues the task, so across any number of workers a task is
 enqueued at most once per interval. A second flag (`...:pending:<path>`,
-cleared when the run ends, TTL TASK_TIMEOUT) keeps a task from being queued
+cleared by the job's success or failure callback, TTL TASK_TIMEOUT) keeps a task from being queued
 again while a run is still waiting or running: runs of one task never pile
 up behind a long job and never overlap.
 
 Who ticks: the in-process worker of `gateway serve` before each burst
-(`workers.runner`), and `workers.runner.run_worker` (for `gateway worker`)
+(`gateway.worker.runner`), and `runner.run_worker` (for `gateway worker`)
 in a small daemon thread, once a second. Only SET and RPUSH are used, so it
 works the same on the embedded store (no Lua) and on Redis.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis import Redis
 from rq import Queue
+from rq.job import Callback, Job
 
+from gateway.orders.jobs import expire_orders
 from gateway.sms import queue as queues
+from gateway.sms.jobs import tick as sms_tick
+from gateway.sms.sweep import sweep
 
 log = logging.getLogger(__name__)
 
-PERIODIC: list[tuple[float, str]] = [
-    (2, "gateway.sms.jobs.tick"),  # wakes a drain for due retries, after a hold, for lost wake-ups
-    (60, "gateway.sms.sweep.sweep"),  # re-adds queued rows, settles stale `sending` rows
-    (60, "gateway.orders.jobs.expire_orders"),  # unanswered orders expire; both sides told
+PERIODIC: list[tuple[float, Callable[[], object]]] = [
+    (2, sms_tick),  # wakes a drain for due retries, after a hold, for lost wake-ups
+    (60, sweep),  # re-adds queued rows, settles stale `sending` rows
+    (60, expire_orders),  # unanswered orders expire; both sides told
 ]
 
 DUE_KEY = "isoko:periodic:due:{path}"
 PENDING_KEY = "isoko:periodic:pending:{path}"
-RUN_JOB = "gateway.worker.periodic.run_task"
 TASK_TIMEOUT = 300  # seconds
 TICK_PERIOD = 1.0  # seconds between ticks of run_ticker
 MAX_BACKOFF = 30.0
@@ -52,23 +56,29 @@ MAX_BACKOFF = 30.0
 @dataclass(frozen=True)
 class Task:
     every: float
-    path: str
+    function: Callable[[], object]
+
+    @property
+    def path(self) -> str:
+        """The function's dotted path: how RQ names the job, and the flags' key."""
+        return f"{self.function.__module__}.{self.function.__qualname__}"
 
 
-def tasks(entries: list[tuple[float, str]] | None = None) -> list[Task]:
-    """The registered tasks, checked: a positive interval and a dotted path."""
+def tasks(entries: list[tuple[float, Callable]] | None = None) -> list[Task]:
+    """The registered tasks, checked: a positive interval and a module-level function."""
     checked = []
     for entry in PERIODIC if entries is None else entries:
-        every, path = entry
-        if isinstance(every, str) and not isinstance(path, str):  # ("path", 60) also reads fine
-            every, path = path, every
-        if not isinstance(path, str) or "." not in path or not float(every) > 0:
-            raise ValueError(f"periodic task {entry!r}: want (interval_seconds, 'module.function')")
-        checked.append(Task(float(every), path))
+        every, function = entry
+        if not callable(function) and callable(every):  # (function, 60) also reads fine
+            every, function = function, every
+        if (not callable(function) or "." in getattr(function, "__qualname__", ".")
+                or not float(every) > 0):
+            raise ValueError(f"periodic task {entry!r}: want (interval_seconds, module-level function)")
+        checked.append(Task(float(every), function))
     return checked
 
 
-def tick(connection: Redis, entries: list[tuple[float, str]] | None = None) -> list[str]:
+def tick(connection: Redis, entries: list[tuple[float, Callable]] | None = None) -> list[str]:
     """Enqueue the tasks whose interval has passed; returns their paths.
     One round trip when none is due."""
     todo = tasks(entries)
@@ -89,30 +99,23 @@ def tick(connection: Redis, entries: list[tuple[float, str]] | None = None) -> l
         return []
     periodic = queues.queue(connection, queues.PERIODIC_QUEUE)
     periodic.enqueue_many([
-        Queue.prepare_data(RUN_JOB, args=(task.path,), timeout=TASK_TIMEOUT,
+        Queue.prepare_data(task.function, timeout=TASK_TIMEOUT,
                            job_id=f"periodic-{task.path.replace('.', '_')}-{uuid.uuid4().hex[:8]}",
                            result_ttl=60, failure_ttl=queues.SMS_FAILURE_TTL,
-                           description=f"periodic {task.path}")
+                           description=f"periodic {task.path}",
+                           on_success=Callback(ran), on_failure=Callback(ran), on_stopped=Callback(ran))
         for task in free
     ])
     return [task.path for task in free]
 
 
-def run_task(path: str):
-    """The job a tick enqueues: run the task at `path`, then let the next
-    tick queue it again."""
-    from gateway.core import jobs as context
-
-    connection = context.redis()
+def ran(job: Job, connection: Redis, *_outcome) -> None:
+    """A periodic job ended (its success, failure or stop callback): let the
+    next tick queue the task again."""
     try:
-        module_name, _, name = path.rpartition(".")
-        function = getattr(importlib.import_module(module_name), name)
-        return function()
-    finally:
-        try:
-            connection.delete(PENDING_KEY.format(path=path))
-        except Exception:  # the flag's TTL clears it anyway
-            log.warning("periodic %s: could not clear its pending flag", path)
+        connection.delete(PENDING_KEY.format(path=job.func_name))
+    except Exception:  # the flag's TTL clears it anyway
+        log.warning("periodic %s: could not clear its pending flag", job.func_name)
 
 
 def run_ticker(connection: Redis, stop: threading.Event, period: float = TICK_PERIOD) -> None:

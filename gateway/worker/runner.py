@@ -30,11 +30,17 @@ import threading
 import uuid
 
 from redis import Redis
+from rq import Worker
 from rq.timeouts import TimerDeathPenalty
 from rq.worker import SimpleWorker
+from sqlalchemy.orm import configure_mappers
 
-from gateway.worker import periodic
+import gateway.sms.jobs  # noqa: F401
+import gateway.sms.providers.africastalking  # noqa: F401
+import gateway.sms.sweep  # noqa: F401
+from gateway.core import jobs as context
 from gateway.sms.queue import ALL_QUEUES, SERIALIZER
+from gateway.worker import periodic
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +154,6 @@ def run_worker(connection: Redis, *, burst: bool = False, worker_class: type | N
 
     This is what `gateway worker` should run. Returns what `Worker.work` returns.
     """
-    from rq import Worker
 
     _preload()
     cls = worker_class or Worker
@@ -172,12 +177,7 @@ def _preload() -> None:
     that must import requests and the provider SDK, configure the SQLAlchemy
     mappers and initialise the database dialect spends up to half a second
     on it, for every job."""
-    from sqlalchemy.orm import configure_mappers
 
-    import gateway.sms.providers.africastalking  # noqa: F401
-    import gateway.sms.jobs  # noqa: F401
-    import gateway.sms.sweep  # noqa: F401
-    from gateway.core import jobs as context
 
     configure_mappers()
     try:

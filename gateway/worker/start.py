@@ -10,14 +10,15 @@ from redis import Redis
 from gateway.core import jobs
 from gateway.core.redis_conn import connect
 from gateway.core.settings import Settings
-from gateway.operators import accounts as operators
 from gateway.sms import sweep
+from gateway.sms import texts as smstexts
 from gateway.worker import runner
 
 
 def configure(settings: Settings) -> None:
-    """What every job of this process will use, built from `settings`."""
-    jobs.configure(settings.database_url, settings=settings)
+    """What every job of this process will use, built from `settings`: its
+    sessions render the SMS texts the operators published."""
+    jobs.configure(settings.database_url, settings=settings, prepare=smstexts.use_published)
 
 
 def inprocess(settings: Settings, connection: Redis,
@@ -33,7 +34,6 @@ def standalone(settings: Settings) -> None:
     """`gateway worker`: every queue, RQ's scheduler and the periodic tasks
     (SMS retries, sweep, order expiry), until stopped."""
     configure(settings)
-    operators.install_sms_source(settings.database_url)  # SMS texts the operators published
     connection = connect(settings.redis_url)
     sweep.requeue_queued_sms(jobs.database(), connection)
     runner.run_worker(connection)

@@ -38,9 +38,6 @@ def console(live_server):
         operators.create(s, "eddie", PASSWORD, Role.EDITOR, actor="test")
         operators.create(s, "vera", PASSWORD, Role.VIEWER, actor="test")
     yield live_server
-    setter = getattr(smstexts, "set_source", None)
-    if setter is not None:  # no loader of this test's database outlives it
-        setter(None)
 
 
 def log_in(page: Page, base_url: str, username: str) -> None:

@@ -55,9 +55,6 @@ def gw(gateway):
         operators.create(s, "eddie", PASSWORD, Role.EDITOR, actor="test")
         operators.create(s, "vera", PASSWORD, Role.VIEWER, actor="test")
     yield gateway
-    setter = getattr(smstexts, "set_source", None)
-    if setter is not None:  # no loader of this test's database outlives it
-        setter(None)
 
 
 @pytest.fixture

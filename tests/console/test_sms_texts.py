@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from gateway.ussd import menustore
-from gateway.operators import accounts as operators
-from gateway.sms import texts as smstexts
 from gateway.console import sms_texts
 from gateway.operators.models import AuditEntry
+from gateway.sms import texts as smstexts
+from gateway.ussd import menustore
 from gateway.ussd.models import MenuVersion
 from tests.console.test_menus import problems_in
 
@@ -65,11 +64,14 @@ def test_edit_publish_and_roll_back_the_sms_texts(editor, gw):
     response = editor.post("/admin/sms/publish", {"note": "shorter order SMS"})
     assert "Published SMS texts version 1" in editor.get(response.headers["Location"]).get_data(as_text=True)
     with gw.db.session() as s:
-        assert menustore.head(s, operators.SMS_TEXTS) == 1
+        assert menustore.head(s, smstexts.SMS_TEXTS) == 1
     # The loader smstexts renders through now answers the published texts.
-    loader = operators.PublishedSmsTexts(gw.db.url)
+    loader = smstexts.PublishedSmsTexts(gw.db.url)
     assert loader()["templates"]["order_new"]["fr"] == NEW_FR
-    assert smstexts.render("order_new", "fr", **VALUES).startswith("Isoko: nouvelle commande 123456")
+    with gw.db.session() as s:  # every session of the gateway's database carries them
+        published = smstexts.published(s)
+    assert smstexts.render("order_new", "fr", published, **VALUES).startswith("Isoko: nouvelle commande 123456")
+    assert not smstexts.render("order_new", "fr", **VALUES).startswith("Isoko: nouvelle commande 123456")
     # The SMS texts are not a USSD menu.
     assert 'data-menu="sms-texts"' not in editor.get("/admin/menus").get_data(as_text=True)
     # A second version, then back to the first.
@@ -82,14 +84,14 @@ def test_edit_publish_and_roll_back_the_sms_texts(editor, gw):
     assert loader()["templates"]["order_new"]["fr"] == NEW_FR
     with gw.db.session() as s:
         actions = [(e.action, e.target) for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-        assert s.scalar(select(MenuVersion.created_by).where(MenuVersion.name == operators.SMS_TEXTS)) == "eddie"
+        assert s.scalar(select(MenuVersion.created_by).where(MenuVersion.name == smstexts.SMS_TEXTS)) == "eddie"
     assert ("publish", "sms-texts") in actions and ("rollback", "sms-texts") in actions
     assert actions.count(("draft_save", "sms-texts")) == 3
 
 
 def test_the_loader_answers_none_until_something_is_published_and_survives_a_bad_database(gw, tmp_path):
-    assert operators.PublishedSmsTexts(gw.db.url)() is None
-    broken = operators.PublishedSmsTexts(f"sqlite:///{tmp_path / 'missing' / 'none.db'}")
+    assert smstexts.PublishedSmsTexts(gw.db.url)() is None
+    broken = smstexts.PublishedSmsTexts(f"sqlite:///{tmp_path / 'missing' / 'none.db'}")
     assert broken() is None  # logged, and the shipped texts go out
 
 

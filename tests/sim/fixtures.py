@@ -27,7 +27,7 @@ from tests.sim.server import ProviderSimulator
 from gateway.core import jobs as context
 from gateway.sms import queue as queues
 from gateway.worker import runner
-from gateway.core.jobs import SmsConfig
+from gateway.core.settings import SmsConfig
 
 PHONE = "+250788000001"
 API_KEY = "sim-api-key"

@@ -213,7 +213,7 @@ def _act(s: Session, row: InboundSms, dial: str) -> tuple[str | None, list[int]]
         return action, []
     producer = market.find_producer(s, phone)
     lang = str(producer.language) if producer is not None else DEFAULT_LANGUAGE
-    text = smstexts.render(reply, lang, dial=dial)
+    text = smstexts.render(reply, lang, smstexts.published(s), dial=dial)
     message = Message(recipient=phone, text=text, language=lang, kind=reply,
                       status=MessageStatus.QUEUED, attempts=0, segments=smstexts.segments(text))
     s.add(message)
