@@ -1,4 +1,4 @@
-"""Pytest fixtures and helpers shared by the SMS tests (`tests/test_sms_*.py`).
+"""Pytest fixtures and helpers shared by the SMS tests (`tests/sms/`, `tests/worker/`).
 
 Import the fixtures by name in a test module:
 

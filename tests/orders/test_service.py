@@ -14,7 +14,7 @@ from gateway.market.models import Listing, ListingStatus
 from gateway.sms.models import Message
 from gateway.orders.models import Order, OrderEvent, OrderStatus
 from gateway.core.models import utcnow
-from tests.test_market import OTHER_PHONE, new_listing, register
+from tests.market.test_service import OTHER_PHONE, new_listing, register
 
 BUYER_PHONE = "+250733000003"
 

@@ -26,7 +26,7 @@ import yaml
 from tests.conftest import pg_url_for_schema, reset_pg_schema
 
 GATEWAY = Path(sys.executable).parent / "gateway"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED_MENU = REPO / "menus" / "definitions" / "marketplace.yaml"
 PHONE = "+250788000001"
 SCREEN_BUDGET = 160

@@ -16,7 +16,7 @@ from tests.sim import Status
 from tests.sim.fixtures import API_KEY, USERNAME, restore_signals, sms, wait_for  # noqa: F401
 from gateway.sms import queue as queues
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # What `gateway worker` does (gateway/cli.py), with run_worker as its last step.
 WORKER = textwrap.dedent("""
