@@ -7,6 +7,7 @@ the developer's shell.
 from __future__ import annotations
 
 import os
+import tomllib
 import re
 import signal
 import socket
@@ -501,3 +502,26 @@ def test_bad_environment_names_every_bad_variable(tmp_path):
     assert "3 problem" in text
     assert token not in text
     assert not (tmp_path / "env.db").exists()  # refused before touching anything
+
+
+# --- version and help --------------------------------------------------------------------------
+
+
+def test_version_is_the_one_in_pyproject_and_the_changelog(tmp_path):
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    result = gateway("--version", env=make_env(), cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == f"Isoko {declared}"
+    changelog = (REPO / "README.md").read_text(encoding="utf-8").split("## Changelog", 1)[1]
+    newest = changelog.strip().splitlines()[0]
+    assert newest.startswith(f"- {declared} ")
+
+
+def test_help_lists_isokos_commands_only(tmp_path):
+    result = gateway("--help", env=make_env(), cwd=tmp_path)
+    assert result.returncode == 0
+    commands = result.stdout.split("Commands:", 1)[1].split()
+    listed = {word for word in commands if word.isalpha() and word.islower()}
+    for command in ("serve", "worker", "dial", "menus", "db", "apikeys", "operators", "sms"):
+        assert command in listed
+    for flask_option in ("-e", "--env-file", "-A", "--app", "--debug"):
+        assert flask_option not in result.stdout.split()

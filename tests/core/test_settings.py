@@ -221,3 +221,14 @@ def test_direct_construction_has_defaults_for_tests(tmp_path, monkeypatch):
     assert settings.database_url.endswith(os.sep + "isoko.db")
     assert not settings.embedded_redis
     assert settings.secret_key
+
+
+def test_sms_tuning_is_read_and_checked_with_every_other_variable():
+    settings = Settings.from_env({"SMS_RATE_PER_SECOND": "35", "SMS_RETRY_BASE_SECONDS": "2.5"})
+    assert (settings.sms.rate_per_second, settings.sms.retry_base) == (35, 2.5)
+    assert Settings.from_env({}).sms.rate_per_second == 20
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"SMS_RATE_PER_SECOND": "abc", "SMS_CONCURRENCY": "0", "USSD_SESSION_TTL": "x"})
+    named = sorted(problem.split(":")[0] for problem in caught.value.problems)
+    assert named == ["SMS_CONCURRENCY", "SMS_RATE_PER_SECOND", "USSD_SESSION_TTL"]
+    assert "must be a number" in str(caught.value) and "abc" in str(caught.value)
