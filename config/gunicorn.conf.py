@@ -2,7 +2,7 @@
 
 Read from the environment at gunicorn start: PORT (default 8000) and
 WEB_CONCURRENCY (worker processes, default 2). The app itself reads the rest
-of its environment through gateway.settings.
+of its environment through gateway.core.settings.
 """
 import os
 
