@@ -8,10 +8,10 @@ It uses Redis db 12 and the PostgreSQL schema `isoko_bench_sms` of the
 `test` database, both emptied before and after, and stops by itself.
 
 (a) drain: N queued SMS (default 2,000), then ONE worker process
-    (`workers.runner.run_worker`, RQ's forking Worker, burst mode) sends them
+    (`gateway.worker.runner.run_worker`, RQ's forking Worker, burst mode) sends them
     all; prints SMS/s (target >= 100).
 (b) naive: the same with one RQ job per SMS, one provider call per job
-    (`workers.queues.enqueue_send_job`), in RQ's forking Worker (as (a) and
+    (`gateway.sms.queue.enqueue_send_job`), in RQ's forking Worker (as (a) and
     `gateway worker`) and in a SimpleWorker (no fork per job, its best
     case); prints SMS/s and the ratios a/b.
 (c) latency: a running worker, SMS offered at 20/s for 30 s (rate limit
