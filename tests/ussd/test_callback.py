@@ -111,26 +111,6 @@ def test_every_hop_replayed_gives_the_same_body_and_creates_nothing_twice(gatewa
         assert s.scalar(select(func.count(Message.id))) == 1
 
 
-def test_malformed_provider_fields_get_400_with_a_reason(gateway):
-    good = Phone(gateway.http).form("")
-    cases = {
-        "sessionId": ("sessionId", None),
-        "phoneNumber": ("phoneNumber", "not a phone"),
-        "serviceCode": ("serviceCode", "hello"),
-        "networkCode": ("networkCode", "MTN"),
-        "text": ("text", None),
-    }
-    for field, (name, value) in cases.items():
-        form = dict(good)
-        if value is None:
-            del form[name]
-        else:
-            form[name] = value
-        response = gateway.http.post("/at/ussd", data=form)
-        assert response.status_code == 400, field
-        assert field in response.get_data(as_text=True)
-
-
 def test_a_crash_inside_a_hop_is_a_polite_end_and_a_log_line(gateway, monkeypatch, caplog):
     from gateway.ussd import actions
 

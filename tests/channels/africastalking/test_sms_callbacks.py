@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from gateway.market import service as market
 from gateway.sms.models import DeliveryReport, InboundSms, Message, MessageStatus, OptOut
-from gateway.channels.africastalking.sms import keyword
 from tests.sim import ProviderSimulator
 from tests.sim.fixtures import PHONE, restore_signals, sms  # noqa: F401
 
@@ -189,16 +188,6 @@ def test_help_is_answered_even_to_an_opted_out_number(sms, app):
     app.post(INBOUND, data=inbound_form("HELP", "in-2"))
     sms.burst()
     assert sorted(m.kind for m in messages(sms.db) if m.status == MessageStatus.SENT) == ["sms_help", "sms_stop"]
-
-
-@pytest.mark.parametrize("text, action", [
-    ("STOP", "stop"), ("  stop.  ", "stop"), ("Hagarika", "stop"), ("ARRÊT", "stop"), ("arret!", "stop"),
-    ("HELP", "help"), ("ubufasha", "help"), ("Aide?", "help"),
-    ("START", "start"), ("Tangira", "start"), ("DÉMARRER", "start"), ("demarrer", "start"),
-    ("stop sending", None), ("", None), ("STOPP", None), ("hello", None),
-])
-def test_keywords(text, action):
-    assert keyword(text) == action
 
 
 MALFORMED_INBOUND = [
