@@ -144,9 +144,8 @@ class Gateway:
 def gateway_factory(database, redis_client):
     """Build gateway apps on the test database (each SQL backend) and the
     tests' Redis database; `env` adds settings, `redis_client` swaps Redis."""
-    from gateway.ussd import menustore
     from gateway.web.app import create_app
-    from gateway.web.services import bootstrap, build_services
+    from gateway.web.services import bootstrap, build_services, prepare_database
     from gateway.core.settings import Settings
 
     built = []
@@ -159,9 +158,7 @@ def gateway_factory(database, redis_client):
         if redis_client is not None and redis_client.connection_pool.connection_kwargs.get("port") != 1:
             bootstrap(services)
         else:  # Redis unreachable on purpose: only the SQL half of the bootstrap
-            services.db.upgrade()
-            with services.db.session() as s:
-                menustore.ensure_shipped(s)
+            prepare_database(services.db)
         return Gateway(services, create_app(services=services).test_client())
 
     yield make

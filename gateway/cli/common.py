@@ -19,19 +19,25 @@ def settings(mode: str = "serve") -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def upgrade_or_fail(database: Database) -> None:
-    """Migrate, or stop with one clear line when the database is unreachable."""
+def upgrade_or_fail(database: Database, prepare=Database.upgrade) -> None:
+    """`prepare(database)` (by default: migrate), or stop with one clear line
+    when the database is unreachable."""
     try:
-        database.upgrade()
+        prepare(database)
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
         raise click.ClickException(f"cannot reach the database: {reason}") from None
 
 
+def database_unmigrated() -> Database:
+    """The configured database, as it is."""
+    return Database(settings().database_url)
+
+
 def database() -> Database:
     """The configured database with the schema in place (a fresh one gets it here).
     For commands that need SQL only, no Redis."""
-    db = Database(settings().database_url)
+    db = database_unmigrated()
     upgrade_or_fail(db)
     return db
 

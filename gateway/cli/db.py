@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli.common import database
+from gateway.cli.common import database_unmigrated, upgrade_or_fail
+from gateway.web.services import prepare_database
 
 
 @click.group()
@@ -13,6 +14,9 @@ def db() -> None:
 
 @db.command("upgrade")
 def upgrade() -> None:
-    """Apply the database migrations."""
-    migrated = database()
-    click.echo(f"database at revision {migrated.current_revision()}")
+    """Migrate, and leave the database ready to serve: reference data, the
+    demo catalogue, the shipped menus (the Procfile's release step).
+    Running it again changes nothing."""
+    target = database_unmigrated()
+    upgrade_or_fail(target, prepare=prepare_database)
+    click.echo(f"database at revision {target.current_revision()}")

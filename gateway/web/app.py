@@ -6,12 +6,14 @@ import logging
 
 import redis
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import api, console
 from gateway.channels.africastalking import sms as sms_callbacks
 from gateway.channels.africastalking import ussd as ussd_views
 from gateway.channels.africastalking import ussd_events
 from gateway.core.settings import Settings
+from gateway.ussd import menustore
 from gateway.web import metrics, simulator
 from gateway.web.services import Services, build_services
 
@@ -38,9 +40,20 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     @app.get("/healthz")
     def healthz():
         state = {"redis": _redis_ok(services.redis), "database": services.db.ping()}
+        state["menu"] = state["database"] and _menu_published(services)
         return jsonify(state), 200 if all(state.values()) else 503
 
     return app
+
+
+def _menu_published(services: Services) -> bool:
+    """Whether the menu the hops run on has a published version (else every
+    dial would get the polite error)."""
+    try:
+        with services.db.session() as s:
+            return menustore.head(s, services.ussd.menu_name) is not None
+    except SQLAlchemyError:
+        return False
 
 
 def _redis_ok(client: redis.Redis) -> bool:

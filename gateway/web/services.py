@@ -47,18 +47,25 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
     return Services(settings, db, client, store, cache, ussd, sms_texts)
 
 
-def bootstrap(services: Services) -> list[str]:
-    """First start: schema, reference data and demo catalogue, shipped menus.
-    Idempotent. Returns the menus it published."""
-    services.db.upgrade()
-    with services.db.session() as s:
+def prepare_database(db: Database) -> list[str]:
+    """What a new database needs to answer the first dial, in SQL only (the
+    release step runs it, where Redis may not be reachable): the schema, the
+    reference data and demo catalogue, and every shipped menu never published
+    (the shipped SMS texts need nothing: they are the fallback of every
+    render). Idempotent. Returns the menus it published."""
+    db.upgrade()
+    with db.session() as s:
         seed(s)
-        published = menustore.ensure_shipped(s)
+        return menustore.ensure_shipped(s)
+
+
+def bootstrap(services: Services) -> list[str]:
+    """First start of `serve`: `prepare_database`, then each menu's head in
+    Redis for every process. Returns the menus it published."""
+    published = prepare_database(services.db)
     with services.db.session() as s:
         for version in menustore.versions(s):
             current = menustore.head(s, version.name)
             if current is not None:
                 services.store.set_head(version.name, current)
     return published
-
-

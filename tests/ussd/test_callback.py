@@ -146,7 +146,7 @@ def test_redis_down_still_answers_end(gateway_factory):
 def test_health_reports_both_services(gateway):
     response = gateway.http.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"redis": True, "database": True}
+    assert response.get_json() == {"redis": True, "database": True, "menu": True}
 
 
 def test_callback_token_guards_provider_routes(gateway_factory):
