@@ -41,6 +41,16 @@ class OrderClosed(MarketError):
         self.status = status
 
 
+class OrderExpired(OrderClosed):
+    """The order's deadline passed before this answer: it is expired now, and
+    `messages` tell both sides (queued rows; the caller enqueues them, the
+    sweep does it otherwise)."""
+
+    def __init__(self, messages: list[Message]) -> None:
+        super().__init__(OrderStatus.EXPIRED.value)
+        self.messages = messages
+
+
 def dial_string(service_code: str, order_code: str) -> str:
     """What a seller dials to open an order: `*384*7#` + 482113 → `*384*7*482113#`."""
     return f"{service_code.rstrip('#')}*{order_code}#"
@@ -146,11 +156,16 @@ def seller_order(s: Session, *, seller_id: int, code: str) -> Order:
 
 def answer_order(s: Session, *, seller_id: int, code: str, accept: bool) -> tuple[Order, list[Message]]:
     """Accept or reject a pending order; the buyer is told by SMS.
-    Raises NotFound (not the seller's) or OrderClosed (no longer pending)."""
+    Raises NotFound (not the seller's), OrderClosed (no longer pending) or
+    OrderExpired (its deadline passed: it is expired now, whatever the
+    expiry sweep's timing)."""
     order = seller_order(s, seller_id=seller_id, code=code)
     _lock(s, order)
     if order.status != OrderStatus.PENDING:
         raise OrderClosed(order.status)
+    expired = expire_if_due(s, order)
+    if expired is not None:
+        raise OrderExpired(expired)
     status = OrderStatus.ACCEPTED if accept else OrderStatus.REJECTED
     _close(s, order, status, "seller")
     if not accept:
@@ -182,13 +197,26 @@ def expire_due(s: Session, now: datetime | None = None, limit: int = 500) -> tup
         _lock(s, order)
         if order.status != OrderStatus.PENDING:
             continue  # answered meanwhile
-        _close(s, order, OrderStatus.EXPIRED, "system")
-        _release(s, order)
-        seller = s.get(Producer, order.seller_id)
-        messages.append(_message(s, seller.phone, seller.language, "order_expired_seller", order))
-        messages += _tell_buyer(s, order, "order_expired_buyer")
+        messages += _expire(s, order)
         count += 1
     return count, messages
+
+
+def expire_if_due(s: Session, order: Order, now: datetime | None = None) -> list[Message] | None:
+    """Expire a pending `order` whose deadline has passed (under its row
+    lock); returns the messages telling both sides, or None when it is not due."""
+    _lock(s, order)
+    if order.status != OrderStatus.PENDING or order.expires_at > (now or utcnow()):
+        return None
+    return _expire(s, order)
+
+
+def _expire(s: Session, order: Order) -> list[Message]:
+    _close(s, order, OrderStatus.EXPIRED, "system")
+    _release(s, order)
+    seller = s.get(Producer, order.seller_id)
+    return ([_message(s, seller.phone, seller.language, "order_expired_seller", order)]
+            + _tell_buyer(s, order, "order_expired_buyer"))
 
 
 def _lock(s: Session, order: Order) -> None:

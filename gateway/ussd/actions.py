@@ -142,6 +142,10 @@ def open_order(env: ActionEnv, values: dict) -> Result:
                                     code=str(values.get("dial_order", "")))
     except market.MarketError:
         return "missing", {}
+    expired = orders.expire_if_due(env.session, order)
+    if expired is not None:  # past its deadline, not swept yet: it ends here, both sides told
+        _queue(env, expired)
+        return "missing", {}
     if order.status != orders.OrderStatus.PENDING:
         return "missing", {}
     return "ok", order_values(env.session, order, values.get("lang", "rw"))
@@ -151,6 +155,9 @@ def _answer(env: ActionEnv, values: dict, accept: bool) -> Result:
     try:
         _, messages = orders.answer_order(env.session, seller_id=int(values["producer_id"]),
                                           code=str(values["order"]), accept=accept)
+    except orders.OrderExpired as expired:  # past its deadline: both sides are told so
+        _queue(env, expired.messages)
+        return "closed", {}
     except market.MarketError:
         return "closed", {}
     _queue(env, messages)

@@ -212,3 +212,24 @@ def test_twin_requests_with_one_idempotency_key_reserve_once(market):
     with db.session() as s:
         assert s.scalar(select(func.count(Order.id))) == 1
         assert s.get(Listing, ids["listing"]).quantity == 7
+
+
+def test_an_order_past_its_deadline_cannot_be_accepted_before_the_sweep(market):
+    db, ids = market
+    with db.session() as s:
+        order, _ = orders.place_order(s, listing_id=ids["listing"], quantity=4, buyer_id=ids["buyer"],
+                                      ttl=timedelta(minutes=5))
+        code = order.code
+        order.expires_at = utcnow() - timedelta(seconds=1)  # due, and no sweep has run
+    with db.session() as s:
+        with pytest.raises(orders.OrderExpired) as caught:
+            orders.answer_order(s, seller_id=ids["seller"], code=code, accept=True)
+        assert sorted(m.kind for m in caught.value.messages) == ["order_expired_buyer", "order_expired_seller"]
+    with db.session() as s:  # the expiry is kept although the answer was refused
+        assert orders.by_code(s, code).status == OrderStatus.EXPIRED
+        assert s.get(Listing, ids["listing"]).quantity == 10
+        assert [e.status for e in s.scalars(select(OrderEvent).order_by(OrderEvent.id))] == [
+            "pending", "expired"]
+        # The sweep finds nothing left to do, and nobody is told twice.
+        assert orders.expire_due(s) == (0, [])
+        assert s.scalar(select(func.count(Message.id)).where(Message.kind.like("order_expired%"))) == 2
