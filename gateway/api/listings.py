@@ -15,7 +15,8 @@ from flask import jsonify, request
 from sqlalchemy import func, select
 
 from gateway.market import service as market
-from gateway.api import ApiError, bp, services
+from gateway.api.blueprint import bp, services
+from gateway.api.errors import ApiError
 from gateway.market.models import District, Listing, ListingStatus, Producer, Product
 
 LIMIT_DEFAULT, LIMIT_MAX = 20, 100

@@ -9,7 +9,7 @@ from functools import cache
 
 from flask import jsonify
 
-from gateway.api import PREFIX, bp
+from gateway.api.blueprint import PREFIX, bp
 from gateway.api.listings import LIMIT_DEFAULT, LIMIT_MAX
 from gateway.api.orders import BUYER_NAME_MAX, IDEMPOTENCY_KEY_MAX
 from gateway.market.rules import QUANTITY_MAX, QUANTITY_MIN

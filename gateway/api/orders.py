@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from gateway.orders import service as order_service
 from gateway.core import phones
-from gateway.api import ApiError, api_key_id, bp, services
+from gateway.api.blueprint import api_key_id, bp, services
+from gateway.api.errors import ApiError
 from gateway.api.listings import iso
 from gateway.market.rules import InvalidInput, MarketError, NotFound, check_quantity
 from gateway.market.models import Listing, Product
