@@ -28,6 +28,7 @@ IDEMPOTENCY_KEY_MAX = 100
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~](?:[ -~]*[!-~])?" + END
 LIMIT_DEFAULT, LIMIT_MAX = 20, 100
 TEXT_PARAM_MAX = 40
+TEXT_PARAM_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*" + END  # no control characters
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,40}" + END
 INT_MAX = 2**31 - 1
 BUYER_NAME_MAX = 64
@@ -84,7 +85,9 @@ def _phone(value: str | None) -> str | None:
 
 
 QueryInt = BeforeValidator(_digits)
-TextParam = Annotated[str | None, Field(max_length=TEXT_PARAM_MAX), AfterValidator(_blank_is_none)]
+_TEXT_RULE = f"at most {TEXT_PARAM_MAX} characters, no control characters"
+TextParam = Annotated[str | None, Field(max_length=TEXT_PARAM_MAX, pattern=TEXT_PARAM_PATTERN),
+                      AfterValidator(_blank_is_none)]
 
 
 # --- headers, query, path ---------------------------------------------------------
@@ -105,10 +108,8 @@ class OrderHeaders(Strict):
 class ListingsQuery(Strict):
     ERROR_CODES = {"cursor": ("invalid_cursor", "invalid_cursor")}
 
-    product: TextParam = Field(
-        None, description=f"a product code (see /products), at most {TEXT_PARAM_MAX} characters")
-    district: TextParam = Field(
-        None, description=f"a district name, any case, at most {TEXT_PARAM_MAX} characters")
+    product: TextParam = Field(None, description=f"a product code (see /products); {_TEXT_RULE}")
+    district: TextParam = Field(None, description=f"a district name, any case; {_TEXT_RULE}")
     min_quantity: Annotated[int | None, QueryInt] = Field(
         None, ge=0, le=INT_MAX,
         description="only listings with at least this quantity left: a whole number, 0 or more")
