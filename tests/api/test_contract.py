@@ -22,7 +22,6 @@ from gateway.api.openapi import document
 from gateway.core import phones
 from tests.api.conftest import error_of, listing, producer
 
-pytestmark = pytest.mark.slow
 PROPERTY = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
@@ -148,6 +147,7 @@ BODIES = st.one_of(VALID_BODIES, st.builds(_mutated, VALID_BODIES, st.sampled_fr
                                            ANY_JSON, st.booleans()))
 
 
+@pytest.mark.slow
 def test_bodies_the_document_accepts_are_accepted_and_the_rest_refused(api, offer, keys):
     @settings(PROPERTY, max_examples=400)
     @given(body=BODIES, real_listing=st.booleans())
@@ -164,6 +164,7 @@ def test_bodies_the_document_accepts_are_accepted_and_the_rest_refused(api, offe
     check()
 
 
+@pytest.mark.slow
 def test_idempotency_keys_the_document_accepts_are_accepted_and_the_rest_refused(api, offer):
     # Header values as a WSGI server hands them over: Latin-1, no CR/LF/NUL.
     alphabet = st.characters(min_codepoint=1, max_codepoint=0xFF, exclude_characters="\r\n")
@@ -190,6 +191,7 @@ def _query_values():
     return st.fixed_dictionaries({}, optional=strategies)
 
 
+@pytest.mark.slow
 def test_query_parameters_the_document_accepts_are_accepted(api):
     # A cursor the document accepts may still be one this API never issued:
     # that 400 (invalid_cursor) is about its value, like a 404, and is tested
