@@ -11,17 +11,17 @@ import base64
 import binascii
 from datetime import datetime, timezone
 
-from flask import jsonify, request
+from flask import jsonify
 from sqlalchemy import func, select
 
+from gateway.api import outputs, validation
+from gateway.api.blueprint import bp, services
+from gateway.api.errors import ApiError
+from gateway.api.inputs import INT_MAX, ListingsQuery
 from gateway.market import service as market
-from gateway.api import ApiError, bp, services
 from gateway.market.models import District, Listing, ListingStatus, Producer, Product
 
-LIMIT_DEFAULT, LIMIT_MAX = 20, 100
 _CURSOR_VERSION = "l1"
-_TEXT_PARAM_MAX = 40
-_INT_MAX = 2**31 - 1
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -43,7 +43,7 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         version, _, value = raw.partition(":")
-        if version != _CURSOR_VERSION or not value.isdigit() or not 0 < int(value) <= _INT_MAX:
+        if version != _CURSOR_VERSION or not value.isdigit() or not 0 < int(value) <= INT_MAX:
             raise ValueError
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError):
@@ -51,46 +51,20 @@ def decode_cursor(cursor: str) -> int:
                        field="cursor") from None
 
 
-def int_param(name: str, default: int | None, low: int, high: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ApiError(400, "invalid_parameter",
-                       f"{name} must be a whole number from {low} to {high}", field=name)
-    return int(raw)
-
-
-def text_param(name: str) -> str | None:
-    raw = request.args.get(name)
-    if raw is None or raw.strip() == "":
-        return None
-    if len(raw) > _TEXT_PARAM_MAX:
-        raise ApiError(400, "invalid_parameter", f"{name} is too long", field=name)
-    return raw.strip()
-
-
-def listing_json(listing: Listing, product: Product, district: str) -> dict:
-    return {
-        "code": listing.code,
-        "product": {"code": product.code, "name": product.name_en},
-        "grade": listing.grade,
-        "quantity": listing.quantity,
-        "unit": str(product.unit),
-        "unit_price": listing.unit_price,
-        "currency": "RWF",
-        "district": district,
-        "updated_at": iso(listing.updated_at),
-    }
+def listing_json(listing: Listing, product: Product, district: str) -> outputs.Listing:
+    return outputs.Listing(
+        code=listing.code, product=outputs.ProductRef(code=product.code, name=product.name_en),
+        grade=listing.grade, quantity=listing.quantity, unit=product.unit,
+        unit_price=listing.unit_price, currency="RWF", district=district,
+        updated_at=iso(listing.updated_at))
 
 
 @bp.get("/listings")
 def list_listings():
-    limit = int_param("limit", LIMIT_DEFAULT, 1, LIMIT_MAX)
-    min_quantity = int_param("min_quantity", None, 0, _INT_MAX)
-    product, district = text_param("product"), text_param("district")
-    cursor = request.args.get("cursor")
-    after = decode_cursor(cursor) if cursor else None
+    params = validation.query(ListingsQuery)
+    limit, min_quantity = params.limit, params.min_quantity
+    product, district = params.product, params.district
+    after = decode_cursor(params.cursor) if params.cursor else None
 
     query = (
         select(Listing, Product, District.name)
@@ -115,21 +89,22 @@ def list_listings():
         rows = s.execute(query).all()
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1][0].id) if len(rows) > limit else None
-    return jsonify({"data": [listing_json(*row) for row in page], "next_cursor": next_cursor})
+    answer = outputs.ListingPage(data=[listing_json(*row) for row in page],
+                                 next_cursor=next_cursor)
+    return jsonify(answer.model_dump(mode="json"))
 
 
-def product_json(product: Product) -> dict:
-    names = {"rw": product.name_rw, "en": product.name_en, "fr": product.name_fr}
-    grades = [{"code": grade["code"],
-               "names": {lang: grade.get(f"name_{lang}") or grade.get("name_en") or grade["code"]
-                         for lang in ("rw", "en", "fr")}}
-              for grade in product.grades or []]
-    return {"code": product.code, "names": names, "unit": str(product.unit), "grades": grades,
-            "reference_price": product.reference_price, "currency": "RWF"}
+def product_json(product: Product) -> outputs.Product:
+    names = outputs.Names(rw=product.name_rw, en=product.name_en, fr=product.name_fr)
+    grades = [outputs.Grade(code=grade["code"], names=outputs.Names(**{
+        lang: grade.get(f"name_{lang}") or grade.get("name_en") or grade["code"]
+        for lang in ("rw", "en", "fr")})) for grade in product.grades or []]
+    return outputs.Product(code=product.code, names=names, unit=product.unit, grades=grades,
+                           reference_price=product.reference_price, currency="RWF")
 
 
 @bp.get("/products")
 def list_products():
     with services().db.session() as s:
-        data = [product_json(product) for product in market.products(s)]
-    return jsonify({"data": data})
+        answer = outputs.ProductList(data=[product_json(product) for product in market.products(s)])
+    return jsonify(answer.model_dump(mode="json"))

@@ -1,0 +1,134 @@
+"""What the buyer API answers, as pydantic models.
+
+The routes build their answers through these models (`model_dump(mode="json")`)
+and `openapi` publishes their JSON schema, so an answer and its description
+come from one place. Money is whole RWF; times are UTC, ISO 8601 with a Z.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
+
+from gateway.api.inputs import CODE_PATTERN
+from gateway.market.models import Unit
+from gateway.orders.models import OrderStatus
+
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time",
+                                           "examples": ["2025-03-01T09:30:00Z"]})]
+Code = Annotated[str, Field(pattern=CODE_PATTERN, examples=["482113"])]
+Currency = Literal["RWF"]
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+
+# --- listings and products ----------------------------------------------------------
+
+
+class ProductRef(Answer):
+    code: str = Field(examples=["coffee_cherry"])
+    name: str = Field(description="English name")
+
+
+class Listing(Answer):
+    code: Code
+    product: ProductRef
+    grade: str | None
+    quantity: int = Field(ge=1)
+    unit: Unit
+    unit_price: int = Field(description="RWF per unit")
+    currency: Currency
+    district: str
+    updated_at: Timestamp
+
+
+class ListingPage(Answer):
+    data: list[Listing]
+    next_cursor: str | None = Field(description="null on the last page")
+
+
+class Names(Answer):
+    rw: str
+    en: str
+    fr: str
+
+
+class Grade(Answer):
+    code: str
+    names: Names
+
+
+class Product(Answer):
+    code: str
+    names: Names
+    unit: Unit
+    grades: list[Grade]
+    reference_price: int = Field(description="RWF per unit, indicative")
+    currency: Currency
+
+
+class ProductList(Answer):
+    data: list[Product]
+
+
+# --- orders -----------------------------------------------------------------------
+
+
+class OrderBuyerOut(Answer):
+    name: str | None
+    phone: str | None
+
+
+class OrderEvent(Answer):
+    status: OrderStatus
+    at: Timestamp
+    actor: str = Field(examples=["api", "seller", "buyer", "system"])
+
+
+class Order(Answer):
+    code: Code
+    status: OrderStatus
+    listing: Code
+    product: ProductRef
+    grade: str | None
+    quantity: int
+    unit: Unit
+    unit_price: int
+    total: int
+    currency: Currency
+    buyer: OrderBuyerOut
+    created_at: Timestamp
+    expires_at: Timestamp = Field(description="unanswered orders expire then")
+    answered_at: Timestamp | None
+    history: list[OrderEvent]
+
+
+# --- errors -----------------------------------------------------------------------
+
+
+def _no_default(schema: dict) -> None:
+    schema.pop("default", None)
+
+
+def _optional(description: str):
+    """A field that is absent unless an error has it (never null)."""
+    return Field(None, description=description, json_schema_extra=_no_default)
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(description="stable, machine-readable", examples=["out_of_stock"])
+    message: str = Field(description="for humans")
+    field: str | SkipJsonSchema[None] = _optional("the offending field or parameter")
+    available: int | SkipJsonSchema[None] = _optional("out_of_stock: what is left to order")
+    status: str | SkipJsonSchema[None] = _optional("order_closed: the order's status")
+    order: str | SkipJsonSchema[None] = _optional("idempotency_key_reused: the order the key "
+                                                  "made")
+
+
+class Error(BaseModel):
+    error: ErrorDetail
