@@ -2,7 +2,7 @@
 
 The stable API for every console view (menus, SMS texts, market, dashboard):
 
-    from gateway.console import bp
+    from gateway.console.blueprint import bp
     from gateway.console.auth import current_operator, requires
     from gateway.operators.models import Role
 
@@ -14,11 +14,12 @@ The stable API for every console view (menus, SMS texts, market, dashboard):
         ...
 
 `requires` sends a visitor who is not logged in to the log-in page (401 for
-anything but a GET), answers 403 to an operator whose role is too low, and
-checks the CSRF token of every POST/PUT/PATCH/DELETE, so it protects a view
-even on another blueprint. Views on `gateway.console.bp` get the log-in and
-CSRF checks a second time from the blueprint's own `before_request`.
-Templates extend `console/base.html` and put `{{ csrf_field() }}` in every form.
+anything but a GET) and answers 403 to an operator whose role is too low, so
+it protects a view even on another blueprint. CSRF is the app's business: its
+one `CSRFProtect` refuses an unsafe request without a valid token (400)
+before any view runs, on every blueprint it does not exempt. Templates extend
+`console/base.html`; a form posts the token as the hidden field `csrf_token`
+(`{{ csrf_token() }}`) or as the header `X-CSRFToken`.
 """
 from __future__ import annotations
 
@@ -27,19 +28,12 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, redirect, request, session, url_for
-from flask_wtf.csrf import generate_csrf, validate_csrf
-from markupsafe import Markup, escape
-from wtforms.validators import ValidationError
 
 from gateway.operators import accounts as operators
 from gateway.operators.models import Operator, Role
 
 SESSION_KEY = "console_op"
 STAMP_KEY = "console_stamp"
-# A CSRF token lives as long as the operator's session (an editor may keep a
-# draft open for hours); the token is tied to the session cookie anyway.
-CSRF_TIME_LIMIT = 12 * 3600
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -56,6 +50,7 @@ class CurrentOperator:
 
 
 def services():
+    """The app's services (`gateway.web.services.Services`)."""
     return current_app.extensions["isoko"]
 
 
@@ -89,27 +84,9 @@ def log_in(operator: Operator) -> None:
 
 
 def log_out() -> None:
+    """End the session: the operator and everything kept for them."""
     session.clear()
     g.console_operator = None
-
-
-def check_csrf() -> None:
-    """Abort with 400 when an unsafe request lacks a valid CSRF token (form
-    field `csrf_token` or header `X-CSRFToken`). Checked once per request."""
-    if request.method not in UNSAFE_METHODS or g.get("console_csrf_ok"):
-        return
-    token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
-    try:
-        validate_csrf(token, time_limit=CSRF_TIME_LIMIT)
-    except ValidationError:
-        abort(400, description="This form has expired or did not come from the console. "
-                               "Reload the page and try again.")
-    g.console_csrf_ok = True
-
-
-def csrf_field() -> Markup:
-    """The hidden CSRF input every console form carries."""
-    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(escape(generate_csrf()))
 
 
 def login_required_response():
@@ -126,7 +103,6 @@ def requires(role: Role | str = Role.VIEWER):
     def decorate(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            check_csrf()
             operator = current_operator()
             if operator is None:
                 return login_required_response()

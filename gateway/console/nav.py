@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flask import current_app, request, url_for
 from werkzeug.routing import BuildError
 
+from gateway.console.auth import current_operator
 from gateway.operators.models import Role
 
 
@@ -49,8 +50,6 @@ def add_item(label: str, endpoint: str, role: Role | str = Role.VIEWER) -> None:
 def console_nav() -> list[dict]:
     """The items the current operator may see: label, url (None for a
     placeholder), active, and a stable id (`nav-menus`, `nav-sms-texts`, ...)."""
-    from gateway.console.auth import current_operator
-
     operator = current_operator()
     if operator is None:
         return []

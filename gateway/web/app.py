@@ -6,6 +6,7 @@ import logging
 
 import redis
 from flask import Flask, jsonify, request
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import api, console
@@ -28,13 +29,19 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app = Flask("gateway")  # templates and static files live in gateway/templates, gateway/static
     app.config["SECRET_KEY"] = services.settings.secret_key
     app.extensions["isoko"] = services
-    for blueprint in (ussd_views.bp, ussd_events.bp, sms_callbacks.bp, api.bp, console.bp,
+    csrf = CSRFProtect(app)
+    for blueprint in (ussd_views.bp, ussd_events.bp, sms_callbacks.bp, api.bp,
                       simulator.bp, metrics.bp):
         app.register_blueprint(blueprint)
     # What the USSD service reports to and dials besides the published menus:
     # set here, explicitly, not by the blueprints as they register.
     services.ussd.observe = metrics.init_app(app, services).observe
     services.ussd.drafts = simulator.DraftMenus(services)
+    console.init_app(app, services)
+    # No CSRF token from machines: the provider (?token=), buyer platforms
+    # (bearer keys), Prometheus; the simulator's POST asks for it itself unless local.
+    for exempt in (ussd_views.bp, ussd_events.bp, sms_callbacks.bp, api.bp, metrics.bp, simulator.ussd):
+        csrf.exempt(exempt)
     _install_token_check(app, services.settings.callback_token)
 
     @app.get("/healthz")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from gateway.ussd import menustore
-from gateway.console import sms_texts
+from gateway.console.sms_texts import texts as sms_texts
 
 XSS = '<script>alert("x")</script>'
 SCREEN = "<script>alert(2)"

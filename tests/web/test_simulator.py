@@ -69,6 +69,11 @@ def test_the_page_runs_locally_and_dials_the_provider_route(gateway):
     script.close()
 
 
+def test_locally_the_simulator_route_needs_no_csrf_token(gateway):
+    phone = SimPhone(gateway.http, url="/simulator/ussd")
+    assert "English" in phone.dial()
+
+
 def test_the_page_uses_the_configured_service_code(gateway_factory):
     gw = gateway_factory(env={"USSD_SERVICE_CODE": "*123*4#"})
     assert 'value="*123*4#"' in gw.http.get("/simulator").get_data(as_text=True)

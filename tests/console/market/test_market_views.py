@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from gateway.console import views_market
+from gateway.console.market import paging
+from gateway.console.market import views as views_market
 from gateway.market.models import District, Listing, ListingStatus, Producer, Product
 from gateway.sms.models import Message, MessageStatus
 from gateway.orders.models import Order, OrderEvent, OrderStatus
@@ -127,7 +128,7 @@ def test_order_filters_and_history(viewer, gw):
 
 
 def test_orders_paginate_by_keyset(viewer, gw, monkeypatch):
-    monkeypatch.setattr(views_market, "PAGE_SIZE", 3)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 3)
     seed_market(gw.db, orders=7)
     seen = []
     url = "/admin/market/orders"
@@ -179,7 +180,7 @@ def test_orders_csv_filtered_and_masked(who, request, gw):
 
 
 def test_messages_csv_batches_and_masks(viewer, gw, monkeypatch):
-    monkeypatch.setattr(views_market, "CSV_BATCH", 2)
+    monkeypatch.setattr(paging, "CSV_BATCH", 2)
     seed_market(gw.db, messages=5)
     rows = list(csv.reader(io.StringIO(viewer.get("/admin/market/messages.csv").get_data(as_text=True))))
     assert rows[0] == views_market.MESSAGE_CSV_HEADER and len(rows) == 6

@@ -3,16 +3,22 @@ from __future__ import annotations
 
 from flask import abort, jsonify, redirect, render_template, request
 
-from gateway.console import bp, docview, documents, screenform, sms_texts
 from gateway.console.auth import current_operator, requires, services
-from gateway.console.docview import DocContext
+from gateway.console.blueprint import bp
+from gateway.console.common import docview, documents
+from gateway.console.common.docview import DocContext
+from gateway.console.common.forms import posted
+from gateway.console.common.roundtrip import FormError
 from gateway.console.present import group_problems
+from gateway.console.sms_texts import texts as sms_texts
+from gateway.console.sms_texts.forms import KindForm, KindLintForm
 from gateway.operators.models import Role
 from gateway.sms.texts import SMS_TEXTS
 from menus.lint import errors
 
 
 def _ctx() -> DocContext:
+    """The SMS texts as a console document (the shipped file until one is published)."""
     return DocContext("sms", SMS_TEXTS, "SMS texts", sms_texts.document(services().sms_texts),
                       default=sms_texts.shipped_source(), order=sms_texts.kinds, show="console.sms",
                       item=("kind", "kind"), item_noun="message")
@@ -44,13 +50,14 @@ def sms_kind(kind: str):
 @requires(Role.EDITOR)
 def sms_kind_save(kind: str):
     ctx = _ctx()
+    fields = posted(KindForm).texts()
     with services().db.session() as s:
         working = documents.working(s, SMS_TEXTS, ctx.default)
         try:
-            source = sms_texts.apply(working.source, kind, request.form)
-        except screenform.FormError as exc:
+            source = sms_texts.apply(working.source, kind, fields)
+        except FormError as exc:
             s.rollback()
-            return _kind_page(ctx, kind, form_error=str(exc), submitted=request.form, status=400)
+            return _kind_page(ctx, kind, form_error=str(exc), submitted=fields, status=400)
         problems = documents.save_draft(s, ctx.doc, source, by=current_operator(), what=f"message {kind}")
     docview.flash_saved(problems)
     return redirect(ctx.url("kind", kind=kind))
@@ -73,12 +80,13 @@ def _kind_page(ctx: DocContext, kind: str, *, form_error=None, submitted=None, s
 @requires(Role.VIEWER)
 def sms_lint():
     ctx = _ctx()
-    kind = request.form.get("kind")
-    if kind is None or "source" in request.form:
-        return docview.lint_json(ctx)
+    form = posted(KindLintForm)
+    if not form.sent("kind") or form.sent("source"):
+        return docview.lint_json(ctx, form)
+    kind = form.kind.data
     try:
-        source = sms_texts.apply(_working(ctx).source, kind, request.form)
-    except screenform.FormError as exc:
+        source = sms_texts.apply(_working(ctx).source, kind, form.texts())
+    except FormError as exc:
         return jsonify(docview.form_error_payload(ctx, str(exc)))
     payload = docview.lint_payload(ctx, source)
     mine = [p for p in ctx.doc.lint(source) if p.screen == kind]

@@ -158,6 +158,14 @@ def test_forms_without_a_csrf_token_are_refused(client_factory, editor, gw):
     assert ok.status_code == 200 and ok.json["errors"] == 0
 
 
+def test_head_of_the_login_page_is_not_a_login_attempt(client_factory, gw):
+    console = client_factory()
+    for _ in range(6):  # more than a lock-out's worth
+        assert console.http.head("/admin/login").status_code == 200
+    assert [a for a in audit_actions(gw) if a[0] in ("login_failed", "lockout")] == []
+    assert client_factory().login("eddie").status_code == 302
+
+
 def test_session_cookie_is_httponly_samesite_and_secure_over_https(gw, client_factory):
     console = client_factory()
     console.get("/admin/login")

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from gateway.operators import accounts as operators
-from gateway.console import bp
+from gateway.console.admin.forms import ActiveForm, CreateOperatorForm, RoleForm
 from gateway.console.auth import current_operator, requires, services
+from gateway.console.blueprint import bp
+from gateway.console.common.forms import ConfirmForm, posted
+from gateway.operators import accounts as operators
 from gateway.operators.models import Role
 
 AUDIT_ACTIONS = ("login", "login_failed", "lockout", "logout", "draft_save", "draft_discard", "publish",
@@ -39,22 +41,21 @@ def operators_page():
 @bp.post("/operators")
 @requires(Role.ADMIN)
 def operator_create():
-    form = request.form
-    if form.get("password", "") != form.get("password2", ""):
-        flash("The two passwords differ.", "error")
-        return redirect(url_for("console.operators"))
-    return _change(lambda s: operators.create(s, form.get("username", ""), form.get("password", ""),
-                                              form.get("role", Role.VIEWER.value), by=current_operator()),
-                   "Operator {} created.", form.get("username", ""))
+    form = CreateOperatorForm()
+    if not form.validate():
+        return _refused(form)
+    return _change(lambda s: operators.create(s, form.username.data, form.password.data, form.role.data,
+                                              by=current_operator()),
+                   "Operator {} created.", form.username.data)
 
 
 @bp.post("/operators/<username>/role")
 @requires(Role.ADMIN)
 def operator_role(username: str):
-    role = request.form.get("role", "")
-    if role not in {r.value for r in Role}:
-        flash("Choose a role.", "error")
-        return redirect(url_for("console.operators"))
+    form = RoleForm()
+    if not form.validate():
+        return _refused(form)
+    role = form.role.data
     return _change(lambda s: operators.set_role(s, username, role, by=current_operator()),
                    f"{{}} is now {role}.", username)
 
@@ -62,7 +63,7 @@ def operator_role(username: str):
 @bp.post("/operators/<username>/active")
 @requires(Role.ADMIN)
 def operator_active(username: str):
-    active = request.form.get("active") == "1"
+    active = posted(ActiveForm).enable
     if not active and username == current_operator().username:
         flash("You cannot disable yourself.", "error")
         return redirect(url_for("console.operators"))
@@ -73,6 +74,8 @@ def operator_active(username: str):
 @bp.post("/operators/<username>/unlock")
 @requires(Role.ADMIN)
 def operator_unlock(username: str):
+    posted(ConfirmForm)
+
     def unlock(s):
         operator = operators.require(s, username)
         operator.failed_logins, operator.locked_until = 0, None
@@ -80,7 +83,15 @@ def operator_unlock(username: str):
     return _change(unlock, "{} unlocked.", username)
 
 
+def _refused(form):
+    """Back to the operators page, saying why the form was refused."""
+    flash(form.first_error(), "error")
+    return redirect(url_for("console.operators"))
+
+
 def _change(change, message: str, username: str):
+    """Run `change(session)`; flash `message` (with the username) or the
+    account rule it broke; back to the operators page."""
     try:
         with services().db.session() as s:
             change(s)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from gateway.console import sms_texts
+from gateway.ussd import menustore
+from gateway.sms import texts as smstexts
+from gateway.console.sms_texts import texts as sms_texts
 from gateway.operators.models import AuditEntry
 from gateway.sms import texts as smstexts
 from gateway.ussd import menustore
 from gateway.ussd.models import MenuVersion
-from tests.console.test_menus import problems_in
+from tests.console.menus.test_menus import problems_in
 
 SHIPPED = sms_texts.shipped_source()
 NEW_FR = "Isoko: nouvelle commande {code}: {quantity} {unit} {product} a {price} (total {total}). Composez {dial}."

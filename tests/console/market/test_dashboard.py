@@ -6,8 +6,8 @@ from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
-from gateway.console import analytics
-from gateway.console import charts
+from gateway.console.market import analytics
+from gateway.console.market import charts
 from gateway.market.models import District, Listing, Producer, Product
 from gateway.sms.models import Message, MessageStatus
 from gateway.orders.models import Order, OrderStatus

@@ -1,24 +1,21 @@
 """The per-screen form of the menu editor: what it shows, and how a submitted
 form changes the draft's YAML.
 
-Edits go through ruamel.yaml's round-trip mode so comments, key order and
-flow style survive: a changed French text changes one line of the YAML, and
-the diff between versions shows just that. Every value written is read back
-with PyYAML (what the gateway parses with) before the new text is accepted.
+Edits go through `common.roundtrip`, so comments, key order and flow style
+survive. Every value written is read back with PyYAML (what the gateway
+parses with) before the new text is accepted.
 """
 from __future__ import annotations
 
 import copy
-import io
 import re
 from collections.abc import Mapping
 
 import yaml
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from gateway.console.common.roundtrip import FormError, clean_text, dump_roundtrip, load_roundtrip, quoted
 from gateway.ussd import menustore
 from menus.model import DefinitionError
 
@@ -28,73 +25,11 @@ TARGET_FIELDS = {"input": ("next",), "list": ("next", "empty"), "confirm": ("nex
 _PLAIN_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class FormError(ValueError):
-    """The form cannot be applied; the message says which field and why."""
-
-
-def _yaml(mapping: int, sequence: int, offset: int) -> YAML:
-    y = YAML(typ="rt")
-    y.preserve_quotes = True
-    y.width = 4096
-    y.allow_unicode = True
-    y.indent(mapping=mapping, sequence=sequence, offset=offset)
-    return y
-
-
-def dump_roundtrip(y: YAML, data) -> str:
-    out = io.StringIO()
-    y.dump(data, out)
-    return out.getvalue()
-
-
-_KEY_LINE = re.compile(r"^( *)[^\s#-][^#]*:\s*(#.*)?$")
-_DASH_LINE = re.compile(r"^( *)- ")
-
-
-def guess_indent(source: str) -> tuple[int, int, int]:
-    """(mapping, sequence, offset) as ruamel.yaml wants them, read from the
-    first nested key and the first block sequence of `source`."""
-    mapping, sequence, offset = 2, 4, 2
-    previous = None
-    found_mapping = found_sequence = False
-    for line in source.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        key, dash = _KEY_LINE.match(previous or ""), _DASH_LINE.match(line)
-        if key and dash and not found_sequence:
-            offset = max(len(dash.group(1)) - len(key.group(1)), 0)
-            sequence, found_sequence = offset + 2, True
-        elif key and not dash and not found_mapping:
-            indent = len(line) - len(line.lstrip(" "))
-            if indent > len(key.group(1)):
-                mapping, found_mapping = indent - len(key.group(1)), True
-        previous = line
-    return mapping, sequence, offset
-
-
-def load_roundtrip(source: str):
-    """The round-trip data and a YAML instance that writes it back in the
-    source's own indentation."""
-    y = _yaml(*guess_indent(source))
-    try:
-        return y, y.load(source)
-    except RuamelError as exc:
-        raise FormError(f"the YAML does not parse: {exc}") from None
-
-
-def quoted(value: str) -> DoubleQuotedScalarString:
-    return DoubleQuotedScalarString(value)
-
-
 def _ident(value: str):
     """A screen id, plain when YAML 1.1 reads it back as the same string."""
     if _PLAIN_ID.match(value) and yaml.safe_load(value) == value:
         return value
     return DoubleQuotedScalarString(value)
-
-
-def clean_text(value: str) -> str:
-    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 # -- what the form shows --------------------------------------------------------

@@ -2,15 +2,15 @@
 
 USSD sessions per day by outcome, the drop-off funnel of each journey, orders
 per day by state and the SMS delivery rate, all drawn as inline SVG on the
-server (`gateway.console.charts`) from `gateway.analytics`.
+server (`charts`) from the counts of `analytics`.
 """
 from __future__ import annotations
 
 from flask import render_template, request
 
-from gateway.console import analytics
-from gateway.console import bp, charts
 from gateway.console.auth import requires, services
+from gateway.console.blueprint import bp
+from gateway.console.market import analytics, charts
 from gateway.console.nav import add_item
 from gateway.operators.models import Role
 

@@ -2,142 +2,29 @@
 orders (with their history) and messages, plus CSV exports of orders and
 messages.
 
-Every operator may read; phone numbers are masked (`gateway.phones.mask`) for
-viewers and shown in full to editors and admins. Lists page by keyset on the
-primary key (`?before=ID` / `?after=ID`), newest first, so a page costs the
-same with 100,000 rows; filters live in the query string and the CSV export
-takes the same ones, streamed in batches.
+Every operator may read; phone numbers are masked (`gateway.core.phones.mask`)
+for viewers and shown in full to editors and admins. Lists page by keyset
+(`paging.keyset_page`), newest first; filters live in the query string and the
+CSV export takes the same ones, streamed in batches.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
-from flask import Response, abort, render_template, request, stream_with_context
+from flask import abort, render_template, request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
-from gateway.console import bp
-from gateway.console.auth import current_operator, requires, services
+from gateway.console.auth import requires, services
+from gateway.console.blueprint import bp
+from gateway.console.market import paging
 from gateway.console.nav import add_item
+from gateway.core.phones import InvalidPhone, normalize
 from gateway.market.models import District, Listing, ListingStatus, Producer, Product
-from gateway.sms.models import Message, MessageStatus
-from gateway.orders.models import Order, OrderEvent, OrderStatus
 from gateway.operators.models import Role
-from gateway.core.phones import InvalidPhone, mask, normalize
-
-PAGE_SIZE = 50
-CSV_BATCH = 1000
-_PHONE_IN_TEXT = re.compile(r"\+?\d{9,15}")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-# --- helpers -----------------------------------------------------------------
-
-def _masked() -> bool:
-    op = current_operator()
-    return op is None or not op.can(Role.EDITOR)
-
-
-def _phone(value: str | None, masked: bool) -> str:
-    if not value:
-        return ""
-    return mask(value) if masked else value
-
-
-def _text(value: str | None, masked: bool) -> str:
-    """Free text (an SMS) with any phone number in it masked for viewers."""
-    if not value:
-        return ""
-    return _PHONE_IN_TEXT.sub(lambda m: mask(m.group(0)), value) if masked else value
-
-
-def _choice(name: str, allowed) -> str | None:
-    value = (request.args.get(name) or "").strip()
-    if not value:
-        return None
-    if value not in allowed:
-        abort(400, description=f"Unknown {name}: choose one from the list.")
-    return value
-
-
-def _day(name: str) -> date | None:
-    value = (request.args.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        abort(400, description=f"{name} must be a date like 2026-01-31.")
-
-
-def _cursor(name: str) -> int | None:
-    value = request.args.get(name, type=int)
-    return value if value is not None and value > 0 else None
-
-
-def _page(session, stmt, key):
-    """One page of `stmt` by keyset on the integer column `key`, newest first.
-
-    Returns (rows, newer_cursor, older_cursor): pass `after=newer_cursor` for
-    the previous page and `before=older_cursor` for the next."""
-    before, after = _cursor("before"), _cursor("after")
-    if after is not None:
-        rows = session.execute(stmt.where(key > after).order_by(key.asc()).limit(PAGE_SIZE + 1)).all()
-        has_newer = len(rows) > PAGE_SIZE
-        rows = list(reversed(rows[:PAGE_SIZE]))
-        has_older = True
-    else:
-        if before is not None:
-            stmt = stmt.where(key < before)
-        rows = session.execute(stmt.order_by(key.desc()).limit(PAGE_SIZE + 1)).all()
-        has_older = len(rows) > PAGE_SIZE
-        rows = rows[:PAGE_SIZE]
-        has_newer = before is not None
-    ids = [r[0].id for r in rows]
-    return rows, (ids[0] if ids and has_newer else None), (ids[-1] if ids and has_older else None)
-
-
-def _cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _csv_response(filename: str, header: list[str], stmt, key, row_fn) -> Response:
-    """Stream `stmt` as CSV in keyset batches (newest first)."""
-    db = services().db
-
-    def generate():
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(header)
-        yield buf.getvalue()
-        last = None
-        while True:
-            page = stmt if last is None else stmt.where(key < last)
-            with db.session() as s:
-                rows = s.execute(page.order_by(key.desc()).limit(CSV_BATCH)).all()
-                buf.seek(0)
-                buf.truncate()
-                for row in rows:
-                    writer.writerow(row_fn(row))
-                last = rows[-1][0].id if rows else None
-            if buf.getvalue():
-                yield buf.getvalue()
-            if len(rows) < CSV_BATCH:
-                return
-
-    response = Response(stream_with_context(generate()), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def _names(session) -> dict[int, str]:
-    return {p.id: p.name_en for p in session.scalars(select(Product))}
-
+from gateway.orders.models import Order, OrderEvent, OrderStatus
+from gateway.sms.models import Message, MessageStatus
 
 # --- catalogue ---------------------------------------------------------------
 
@@ -156,7 +43,7 @@ def market():
 @bp.get("/market/producers")
 @requires(Role.VIEWER)
 def market_producers():
-    masked = _masked()
+    masked = paging.hides_phones()
     q = (request.args.get("q") or "").strip()[:64]
     stmt = select(Producer, District.name).join(District, District.id == Producer.district_id)
     if q:
@@ -170,8 +57,8 @@ def market_producers():
                 terms.append(Producer.phone.contains(digits, autoescape=True))
         stmt = stmt.where(or_(*terms))
     with services().db.session() as s:
-        rows, newer, older = _page(s, stmt, Producer.id)
-        items = [{"id": p.id, "name": p.name, "phone": _phone(p.phone, masked), "district": district,
+        rows, newer, older = paging.keyset_page(s, stmt, Producer.id)
+        items = [{"id": p.id, "name": p.name, "phone": paging.shown_phone(p.phone, masked), "district": district,
                   "language": p.language.value, "created_at": p.created_at} for p, district in rows]
     filters = {"q": q} if q else {}
     return render_template("console/market/producers.html", items=items, filters=filters,
@@ -183,23 +70,23 @@ def market_producers():
 @bp.get("/market/listings")
 @requires(Role.VIEWER)
 def market_listings():
-    masked = _masked()
-    status = _choice("status", {s.value for s in ListingStatus})
+    masked = paging.hides_phones()
+    status = paging.query_choice("status", {s.value for s in ListingStatus})
     with services().db.session() as s:
         products = s.scalars(select(Product).order_by(Product.position, Product.id)).all()
         codes = {p.code: p for p in products}
-        product = _choice("product", codes)
+        product = paging.query_choice("product", codes)
         stmt = (select(Listing, Producer.name, Producer.phone)
                 .join(Producer, Producer.id == Listing.producer_id))
         if status:
             stmt = stmt.where(Listing.status == ListingStatus(status))
         if product:
             stmt = stmt.where(Listing.product_id == codes[product].id)
-        rows, newer, older = _page(s, stmt, Listing.id)
+        rows, newer, older = paging.keyset_page(s, stmt, Listing.id)
         names = {p.id: p.name_en for p in products}
         items = [{"code": li.code, "product": names.get(li.product_id, "?"), "grade": li.grade or "",
                   "quantity": li.quantity, "unit_price": li.unit_price, "status": li.status.value,
-                  "producer": name, "phone": _phone(phone, masked), "created_at": li.created_at}
+                  "producer": name, "phone": paging.shown_phone(phone, masked), "created_at": li.created_at}
                  for li, name, phone in rows]
         product_choices = [(p.code, p.name_en) for p in products]
     filters = {k: v for k, v in (("status", status), ("product", product)) if v}
@@ -216,8 +103,8 @@ ORDER_CSV_HEADER = ["code", "created_at", "status", "channel", "product", "grade
 
 
 def _order_filters():
-    status = _choice("status", {s.value for s in OrderStatus})
-    start, end = _day("from"), _day("to")
+    status = paging.query_choice("status", {s.value for s in OrderStatus})
+    start, end = paging.query_day("from"), paging.query_day("to")
     stmt = (select(Order, Listing.product_id, Listing.grade, _Seller.name, _Seller.phone)
             .join(Listing, Listing.id == Order.listing_id)
             .join(_Seller, _Seller.id == Order.seller_id))
@@ -238,19 +125,19 @@ def _order_item(row, names, masked) -> dict:
     return {"id": o.id, "code": o.code, "created_at": o.created_at, "status": o.status.value,
             "channel": o.channel, "product": names.get(product_id, "?"), "grade": grade or "",
             "quantity": o.quantity, "unit_price": o.unit_price, "total": o.total, "seller": seller,
-            "seller_phone": _phone(seller_phone, masked), "buyer": o.buyer_name or "",
-            "buyer_phone": _phone(o.buyer_phone, masked), "expires_at": o.expires_at,
+            "seller_phone": paging.shown_phone(seller_phone, masked), "buyer": o.buyer_name or "",
+            "buyer_phone": paging.shown_phone(o.buyer_phone, masked), "expires_at": o.expires_at,
             "answered_at": o.answered_at}
 
 
 @bp.get("/market/orders")
 @requires(Role.VIEWER)
 def market_orders():
-    masked = _masked()
+    masked = paging.hides_phones()
     stmt, filters = _order_filters()
     with services().db.session() as s:
-        names = _names(s)
-        rows, newer, older = _page(s, stmt, Order.id)
+        names = paging.product_names(s)
+        rows, newer, older = paging.keyset_page(s, stmt, Order.id)
         items = [_order_item(r, names, masked) for r in rows]
     return render_template("console/market/orders.html", items=items, filters=filters, newer=newer,
                            older=older, statuses=[s.value for s in OrderStatus])
@@ -259,24 +146,24 @@ def market_orders():
 @bp.get("/market/orders.csv")
 @requires(Role.VIEWER)
 def market_orders_csv():
-    masked = _masked()
+    masked = paging.hides_phones()
     stmt, _ = _order_filters()
     with services().db.session() as s:
-        names = _names(s)
+        names = paging.product_names(s)
 
     def row(r):
         item = _order_item(r, names, masked)
         for k in ("created_at", "expires_at", "answered_at"):
             item[k] = item[k].isoformat() if item[k] else ""
-        return [item[k] if k.endswith("phone") else _cell(item[k]) for k in ORDER_CSV_HEADER]
+        return [item[k] if k.endswith("phone") else paging.csv_cell(item[k]) for k in ORDER_CSV_HEADER]
 
-    return _csv_response("orders.csv", ORDER_CSV_HEADER, stmt, Order.id, row)
+    return paging.csv_response("orders.csv", ORDER_CSV_HEADER, stmt, Order.id, row)
 
 
 @bp.get("/market/orders/<int:order_id>")
 @requires(Role.VIEWER)
 def market_order(order_id: int):
-    masked = _masked()
+    masked = paging.hides_phones()
     with services().db.session() as s:
         row = s.execute(
             select(Order, Listing.product_id, Listing.grade, _Seller.name, _Seller.phone)
@@ -285,7 +172,7 @@ def market_order(order_id: int):
             .where(Order.id == order_id)).first()
         if row is None:
             abort(404)
-        item = _order_item(row, _names(s), masked)
+        item = _order_item(row, paging.product_names(s), masked)
         listing_code = s.scalar(select(Listing.code).where(Listing.id == row[0].listing_id))
         events = [{"status": e.status.value, "actor": e.actor, "at": e.at}
                   for e in s.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id)
@@ -300,7 +187,7 @@ MESSAGE_CSV_HEADER = ["id", "created_at", "recipient", "kind", "language", "stat
 
 
 def _message_filters():
-    status = _choice("status", {s.value for s in MessageStatus})
+    status = paging.query_choice("status", {s.value for s in MessageStatus})
     kind = (request.args.get("kind") or "").strip()[:32] or None
     delivery = (request.args.get("delivery") or "").strip()[:24] or None
     stmt = select(Message)
@@ -316,20 +203,20 @@ def _message_filters():
 
 
 def _message_item(m: Message, masked: bool) -> dict:
-    return {"id": m.id, "created_at": m.created_at, "recipient": _phone(m.recipient, masked), "kind": m.kind,
+    return {"id": m.id, "created_at": m.created_at, "recipient": paging.shown_phone(m.recipient, masked), "kind": m.kind,
             "language": m.language.value, "status": m.status.value, "attempts": m.attempts,
             "segments": m.segments, "cost": m.cost or "", "delivery_status": m.delivery_status or "",
             "delivered_at": m.delivered_at, "failure_reason": m.failure_reason or "",
-            "error": m.error or "", "text": _text(m.text, masked)}
+            "error": m.error or "", "text": paging.shown_text(m.text, masked)}
 
 
 @bp.get("/market/messages")
 @requires(Role.VIEWER)
 def market_messages():
-    masked = _masked()
+    masked = paging.hides_phones()
     stmt, filters = _message_filters()
     with services().db.session() as s:
-        rows, newer, older = _page(s, stmt, Message.id)
+        rows, newer, older = paging.keyset_page(s, stmt, Message.id)
         items = [_message_item(r[0], masked) for r in rows]
         kinds = sorted(k for k in s.scalars(select(Message.kind).distinct()) if k)
     return render_template("console/market/messages.html", items=items, filters=filters, newer=newer,
@@ -341,16 +228,16 @@ def market_messages():
 @bp.get("/market/messages.csv")
 @requires(Role.VIEWER)
 def market_messages_csv():
-    masked = _masked()
+    masked = paging.hides_phones()
     stmt, _ = _message_filters()
 
     def row(r):
         item = _message_item(r[0], masked)
         for k in ("created_at", "delivered_at"):
             item[k] = item[k].isoformat() if item[k] else ""
-        return [item[k] if k == "recipient" else _cell(item[k]) for k in MESSAGE_CSV_HEADER]
+        return [item[k] if k == "recipient" else paging.csv_cell(item[k]) for k in MESSAGE_CSV_HEADER]
 
-    return _csv_response("messages.csv", MESSAGE_CSV_HEADER, stmt, Message.id, row)
+    return paging.csv_response("messages.csv", MESSAGE_CSV_HEADER, stmt, Message.id, row)
 
 
 add_item("Market", "console.market")

@@ -1,8 +1,9 @@
 """Views shared by the menu editor and the SMS texts editor: raw YAML,
 lint as JSON, publish, discard, versions, one version, diff, rollback.
 
-`views_menus` and `views_sms` bind these to their routes with a `DocContext`
-that names the document, its endpoints and its lint/announce behaviour.
+`menus.views` and `sms_texts.views` bind these to their routes with a
+`DocContext` that names the document, its endpoints and its lint/announce
+behaviour. Each POST goes through its form (`common.forms`).
 """
 from __future__ import annotations
 
@@ -12,14 +13,13 @@ from typing import Callable
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 
-from gateway.ussd import menustore
-from gateway.console import documents
 from gateway.console.auth import current_operator, services
-from gateway.console.documents import Document, DocumentError
+from gateway.console.common import documents
+from gateway.console.common.documents import Document, DocumentError
+from gateway.console.common.forms import ConfirmForm, PublishForm, SourceForm, posted
 from gateway.console.present import diff_lines, group_problems, problem_dict
+from gateway.ussd import menustore
 from menus.lint import errors
-
-MAX_SOURCE = 512 * 1024  # bytes of YAML a save may carry
 
 
 @dataclass
@@ -56,18 +56,12 @@ def _working(ctx: DocContext) -> documents.Working:
 
 
 def lint_payload(ctx: DocContext, source: str) -> dict:
+    """What the as-you-type lint answers for `source`: problems, counts, HTML."""
     problems = ctx.doc.lint(source)
     groups = group_problems(problems, ctx.order(source))
     return {"problems": [problem_dict(p) for p in problems], "errors": len(errors(problems)),
             "warnings": len(problems) - len(errors(problems)),
             "html": render_template("console/_lint.html", groups=groups, doc=ctx)}
-
-
-def source_from_form() -> str:
-    source = request.form.get("source", "")
-    if len(source.encode()) > MAX_SOURCE:
-        abort(413)
-    return documents.normalize_source(source)
 
 
 def yaml_page(ctx: DocContext):
@@ -81,7 +75,7 @@ def yaml_page(ctx: DocContext):
 def yaml_save(ctx: DocContext):
     """Save the posted YAML as the draft (lint errors allowed in a draft)."""
     _working(ctx)  # 404 for a document that does not exist
-    source = source_from_form()
+    source = posted(SourceForm).text()
     with services().db.session() as s:
         problems = documents.save_draft(s, ctx.doc, source, by=current_operator(), what="YAML")
     flash_saved(problems)
@@ -97,18 +91,10 @@ def flash_saved(problems) -> None:
               f"Draft saved. Lint: {len(problems)} warning(s).")
 
 
-def lint_json(ctx: DocContext, apply: Callable[[str], str] | None = None):
-    """Lint the posted YAML (`source`), or the working source changed by
-    `apply` (an item form), without saving anything."""
-    if "source" in request.form:
-        source = source_from_form()
-    else:
-        source = _working(ctx).source
-        if apply is not None:
-            try:
-                source = apply(source)
-            except ValueError as exc:
-                return jsonify(form_error_payload(ctx, str(exc)))
+def lint_json(ctx: DocContext, form: SourceForm):
+    """Lint the posted YAML (`source`), or the working source when none was
+    posted, without saving anything."""
+    source = form.text() if form.sent("source") else _working(ctx).source
     return jsonify(lint_payload(ctx, source))
 
 
@@ -118,7 +104,9 @@ def form_error_payload(ctx: DocContext, message: str) -> dict:
 
 
 def publish(ctx: DocContext):
-    note = (request.form.get("note") or "").strip()[:500]
+    """Publish the draft with the posted note; back to the versions, or to the
+    document with the reason it cannot be published."""
+    note = posted(PublishForm).note.data
     try:
         row, warning = documents.publish(services().db, ctx.doc, by=current_operator(), note=note)
     except DocumentError as exc:
@@ -135,6 +123,8 @@ def publish(ctx: DocContext):
 
 
 def discard(ctx: DocContext):
+    """Drop the draft (the head stays in service)."""
+    posted(ConfirmForm)
     with services().db.session() as s:
         done = documents.discard_draft(s, ctx.doc, by=current_operator())
     flash("Draft discarded." if done else "There was no draft.")
@@ -142,6 +132,8 @@ def discard(ctx: DocContext):
 
 
 def rollback(ctx: DocContext, version: int):
+    """Put `version` back in service for new sessions; 404 when it does not exist."""
+    posted(ConfirmForm)
     try:
         warning = documents.rollback(services().db, ctx.doc, version, by=current_operator())
     except LookupError:

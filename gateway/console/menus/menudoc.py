@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.ussd import menustore
-from gateway.console.documents import Document
+from gateway.console.common.documents import Document
 from gateway.ussd.models import MenuHead, MenuVersion
 from gateway.operators.models import Draft
 from gateway.sms.texts import SMS_TEXTS

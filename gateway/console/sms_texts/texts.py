@@ -2,8 +2,8 @@
 
 The shipped `gateway/data/sms.yaml` is the default. Published versions are
 rows of `menu_versions` named `sms-texts` (head in `menu_heads`), the same
-immutable storage and rollback as menus; `gateway.smstexts` renders the head
-through the loader `gateway.operators.PublishedSmsTexts`.
+immutable storage and rollback as menus; `gateway.sms.texts` renders the head
+through the loader `gateway.operators.accounts.PublishedSmsTexts`.
 
 Texts are `str.format_map` templates, so lint insists on plain `{name}`
 placeholders that the gateway supplies for that kind of message (no
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from gateway.ussd import menustore
 from gateway.sms import texts as smstexts
-from gateway.console import screenform
-from gateway.console.documents import Document
+from gateway.console.common import roundtrip
+from gateway.console.common.documents import Document
 from gateway.ussd.models import MenuHead, MenuVersion
 from gateway.sms.texts import SMS_TEXTS
 from menus import gsm7
@@ -31,8 +31,8 @@ from menus.problems import Problem
 
 LANGS = ("rw", "en", "fr")
 _ORDER_VALUES = frozenset({"code", "product", "quantity", "unit", "price", "total"})
-# What the gateway passes to smstexts.render for each kind (gateway/market.py,
-# gateway/orders.py). Kinds not listed may use what their shipped text uses.
+# What the gateway passes to smstexts.render for each kind (gateway.market,
+# gateway.orders). Kinds not listed may use what their shipped text uses.
 SUPPLIED = {
     "listing_receipt": _ORDER_VALUES | {"dial"},
     "order_new": _ORDER_VALUES | {"dial"},
@@ -175,23 +175,23 @@ def kind_view(source: str, kind: str) -> dict:
 
 def apply(source: str, kind: str, form) -> str:
     """The YAML with the texts of `kind` changed as the form (`text.<lang>`) says."""
-    y, data = screenform.load_roundtrip(source)
+    y, data = roundtrip.load_roundtrip(source)
     try:
         texts = data["templates"][kind]
     except (KeyError, TypeError):
-        raise screenform.FormError(f"there is no message kind {kind!r}") from None
+        raise roundtrip.FormError(f"there is no message kind {kind!r}") from None
     expected = {}
     for lang in LANGS:
         field = f"text.{lang}"
         if field in form:
-            value = screenform.clean_text(form[field])
+            value = roundtrip.clean_text(form[field])
             if texts.get(lang) != value:
-                texts[lang] = screenform.quoted(value)
+                texts[lang] = roundtrip.quoted(value)
             expected[lang] = value
-    out = screenform.dump_roundtrip(y, data)
+    out = roundtrip.dump_roundtrip(y, data)
     parsed = yaml.safe_load(out)
     if any(parsed["templates"][kind].get(lang) != value for lang, value in expected.items()):
-        raise screenform.FormError("the texts would not read back as written; edit the YAML instead")
+        raise roundtrip.FormError("the texts would not read back as written; edit the YAML instead")
     return out
 
 

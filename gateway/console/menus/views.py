@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request
 
-from gateway.ussd import menustore
-from gateway.console import bp, docview, documents, menudoc, preview, screenform
 from gateway.console.auth import current_operator, requires, services
-from gateway.console.docview import DocContext
+from gateway.console.blueprint import bp
+from gateway.console.common import docview, documents
+from gateway.console.common.docview import DocContext
+from gateway.console.common.forms import posted
+from gateway.console.menus import menudoc, preview, screenform
+from gateway.console.menus.forms import MenuLintForm, screen_form
 from gateway.console.present import group_problems, problem_dict
 from gateway.operators.models import Role
+from gateway.ussd import menustore
 from menus.lint import errors
 from menus.model import DefinitionError
 
@@ -25,6 +29,7 @@ def _order(source: str) -> list[str]:
 
 
 def _ctx(name: str) -> DocContext:
+    """The menu `name` as a console document; 404 when there is no such menu."""
     with services().db.session() as s:
         if not menudoc.exists(s, name):
             abort(404)
@@ -73,16 +78,28 @@ def menu_screen(name: str, sid: str):
 @requires(Role.EDITOR)
 def menu_screen_save(name: str, sid: str):
     ctx = _ctx(name)
+    fields: dict = {}
     with services().db.session() as s:
         working = documents.working(s, name)
         try:
-            source = screenform.apply(working.source, sid, request.form)
-        except screenform.FormError as exc:
+            fields = _posted_fields(menudoc.parsed(working.source), sid)
+            source = screenform.apply(working.source, sid, fields)
+        except (screenform.FormError, DefinitionError) as exc:
             s.rollback()
-            return _screen_page(ctx, sid, form_error=str(exc), submitted=request.form, status=400)
+            return _screen_page(ctx, sid, form_error=str(exc), submitted=fields, status=400)
         problems = documents.save_draft(s, ctx.doc, source, by=current_operator(), what=f"screen {sid}")
     docview.flash_saved(problems)
     return redirect(ctx.url("screen", sid=sid))
+
+
+def _posted_fields(definition: dict, sid: str) -> dict[str, str]:
+    """The fields of screen `sid`'s form this request posted. FormError when
+    the definition has no such screen."""
+    try:
+        view = screenform.screen_view(definition, sid)
+    except (KeyError, TypeError, AttributeError):
+        raise screenform.FormError(f"there is no screen {sid!r} in the draft") from None
+    return posted(screen_form(view)).changes()
 
 
 def _screen_page(ctx: DocContext, sid: str, *, form_error: str | None = None, submitted=None, status: int = 200):
@@ -107,13 +124,15 @@ def menu_lint(name: str):
     """JSON for as-you-type linting: posted `source` (YAML), or the fields of
     screen `screen` applied to the draft. Saves nothing."""
     ctx = _ctx(name)
-    sid = request.form.get("screen")
-    if sid is None or "source" in request.form:
-        return docview.lint_json(ctx)
+    form = posted(MenuLintForm)
+    if not form.sent("screen") or form.sent("source"):
+        return docview.lint_json(ctx, form)
+    sid = form.screen.data
     with services().db.session() as s:
         working = documents.working(s, name)
     try:
-        definition = screenform.apply_to_definition(menudoc.parsed(working.source), sid, request.form)
+        definition = menudoc.parsed(working.source)
+        definition = screenform.apply_to_definition(definition, sid, _posted_fields(definition, sid))
     except (screenform.FormError, DefinitionError) as exc:
         return jsonify(docview.form_error_payload(ctx, str(exc)))
     problems = menudoc.lint_definition(name, definition)

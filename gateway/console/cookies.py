@@ -1,0 +1,38 @@
+"""The console's session cookie: HttpOnly, SameSite=Lax, and Secure whenever
+the request came over HTTPS (behind a TLS-terminating proxy, wrap the app in
+werkzeug's ProxyFix so Flask knows)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
+
+SESSION_LIFETIME = timedelta(hours=12)
+COOKIE_NAME = "isoko_console"
+# A CSRF token lives as long as the operator's session (an editor may keep a
+# draft open for hours); the token is tied to the session cookie anyway.
+CSRF_TIME_LIMIT = int(SESSION_LIFETIME.total_seconds())
+
+
+class ConsoleSessionInterface(SecureCookieSessionInterface):
+    """The signed-cookie session, marked Secure when the request is HTTPS
+    (or always, with SESSION_COOKIE_SECURE)."""
+
+    def get_cookie_secure(self, app) -> bool:
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            return True
+        return has_request_context() and request.is_secure
+
+
+def configure(app: Flask) -> None:
+    """Set the app's session cookie and CSRF token lifetime up for the console.
+    A cookie name or session interface the app chose itself is kept."""
+    if app.config.get("SESSION_COOKIE_NAME") == "session":  # Flask's default name
+        app.config["SESSION_COOKIE_NAME"] = COOKIE_NAME
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
+    app.config["WTF_CSRF_TIME_LIMIT"] = CSRF_TIME_LIMIT
+    if type(app.session_interface) is SecureCookieSessionInterface:
+        app.session_interface = ConsoleSessionInterface()
