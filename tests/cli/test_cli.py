@@ -452,7 +452,7 @@ def test_serve_answers_the_provider_with_embedded_defaults(tmp_path):
         )
     try:
         health = wait_healthy(base, process, time.monotonic() + 20)
-        assert health.json() == {"database": True, "redis": True}
+        assert health.json() == {"database": True, "redis": True, "menu": True}
 
         first = at_hop(base, "")
         assert first.status_code == 200
