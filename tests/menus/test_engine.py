@@ -493,6 +493,61 @@ def test_an_error_line_never_moves_an_option(invalid, labels, presses):
         assert engine.step(menu, wrong.state, "98").text == engine.step(menu, turn.state, "98").text
 
 
+# -- inputs are not navigation ------------------------------------------------------
+
+INPUTS = {"name": "t", "languages": ["en"], "start": "lang", "home": "main",
+          "strings": {k: k for k in REQUIRED_STRINGS} | {
+              "back": "Back", "more": "More", "err_too_small": "Must be more than 0.",
+              "err_digits_only": "A name has letters.", "invalid": "Invalid choice."},
+          "placeholders": {"name": 25},
+          "screens": {
+              "lang": {"type": "menu", "back": False, "text": "Language",
+                       "options": [{"label": "English", "next": "ask_name"}]},
+              "ask_name": {"type": "input", "field": "name", "text": "Your name?", "next": "main",
+                           "validate": {"type": "text", "max": 60, "not_digits_only": True}},
+              "main": {"type": "menu", "text": "Hello {name}",
+                       "options": [{"label": "Sell", "next": "qty"}, {"label": "Price", "next": "price"}]},
+              "qty": {"type": "input", "field": "qty", "text": "How many?", "next": "bye",
+                      "validate": {"type": "integer", "min": 1}},
+              "price": {"type": "input", "field": "price", "text": "Price?", "next": "bye", "back": False,
+                        "validate": {"type": "integer", "min": 1}},
+              "bye": {"type": "end", "text": "Done: {name}"}}}
+INPUT_MENU = load(INPUTS, 1)
+
+
+@pytest.mark.parametrize(("presses", "screen", "shown"), [
+    # A name made only of digits is refused, the home and more keys included.
+    (["1", "00"], "ask_name", "A name has letters.\nYour name?\n0. Back"),
+    (["1", "98"], "ask_name", "A name has letters.\nYour name?\n0. Back"),
+    (["1", "0"], "lang", "Language\n1. English"),  # the page shows "0. Back": back
+    # A real name of 31 characters is kept whole; the screens cut it to fit.
+    (["1", "Nyiraneza Marie Goretti Uwimana"], "main", "Hello Nyiraneza Marie Goretti\n1. Sell\n2. Price"),
+    # On a quantity screen that shows "0. Back", 0 is back, as the page says...
+    (["1", "Ana", "1", "0"], "main", "Hello Ana\n1. Sell\n2. Price"),
+    (["1", "Ana", "1", "00"], "main", "Hello Ana\n1. Sell\n2. Price"),  # home, once visited
+    (["1", "Ana", "1", "98"], "bye", "Done: Ana"),  # more is no key on an input: 98 is a quantity
+    # ... and where no back line is shown, 0 is a value: refused, never "back" unseen.
+    (["1", "Ana", "2", "0"], "price", "Must be more than 0.\nPrice?"),
+    (["1", "Ana", "2", "0 RWF"], "price", "Must be more than 0.\nPrice?"),
+])
+def test_navigation_keys_on_input_screens(presses, screen, shown):
+    turn = engine.start(INPUT_MENU)
+    for raw in presses:
+        turn = engine.step(INPUT_MENU, turn.state, raw)
+    assert (turn.state["scr"], turn.text) == (screen, shown)
+
+
+def test_an_input_screen_obeys_back_exactly_when_it_shows_it():
+    menu = INPUT_MENU
+    for presses in (["1"], ["1", "Ana", "1"], ["1", "Ana", "2"]):
+        turn = engine.start(menu)
+        for raw in presses:
+            turn = engine.step(menu, turn.state, raw)
+        shows_back = turn.text.endswith("\n0. Back")
+        after = engine.step(menu, turn.state, "0")
+        assert (after.state["scr"] != turn.state["scr"]) == shows_back, turn.text
+
+
 def test_back_pops_history_across_a_pure_action():
     d = Dial()
     d.press(SELL, "1", "1", "50", "400")
