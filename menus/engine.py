@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from menus import texts
+from menus import gsm7, texts
 from menus.model import Menu, Screen
 from menus.render import paginate
 
@@ -124,18 +124,27 @@ def _copy(state: dict) -> dict:
 # -- navigation -------------------------------------------------------------
 
 def _navigate(menu, state, screen, raw, ctx) -> Turn | None:
+    """The navigation keys. On every screen a key is navigation only where
+    it can be: `more` on screens with options, `back` exactly when the page
+    shows the back line, `home` once home was visited. Anything else, a key
+    included, is the screen's input (an input screen's validator judges it)."""
     keys = menu.keys
     if raw == keys["more"] and screen.type in ("menu", "list", "confirm"):
-        return _show(menu, state, screen, ctx, page=state["pg"] + 1, error=state.get("err"))
-    if raw == keys["back"] and screen.back:
+        return _show(menu, state, screen, ctx, page=state["pg"] + 1)
+    if raw == keys["back"] and _shows_back(screen, state, state["pg"]):
         if state["pg"] > 0:
-            return _show(menu, state, screen, ctx, page=state["pg"] - 1, error=state.get("err"))
-        if state["hist"]:
-            return _enter(menu, state, state["hist"].pop(), ctx, push=False)
+            return _show(menu, state, screen, ctx, page=state["pg"] - 1)
+        return _enter(menu, state, state["hist"].pop(), ctx, push=False)
     if raw == keys["home"] and menu.home and (menu.home in state["hist"] or state["scr"] == menu.home):
         state["hist"] = []
         return _enter(menu, state, menu.home, ctx, push=False)
     return None
+
+
+def _shows_back(screen: Screen, state: dict, page: int) -> bool:
+    """Whether `page` shows the back line: the one rule for showing it and
+    for obeying the back key, so `0` is never "back" unseen."""
+    return screen.back and (page > 0 or bool(state["hist"]))
 
 
 def _enter(menu: Menu, state: dict, sid: str, ctx: Context, *, push: bool, depth: int = 0,
@@ -192,31 +201,36 @@ def _option_labels(menu, state, screen, ctx) -> tuple[list[str], list[Item] | No
 
 
 def _show(menu, state, screen, ctx, *, page: int, error: str | None = None) -> Turn:
-    """Render `page` of `screen`. An error is shown above the screen's text,
-    so callers show it on page 0 (later pages carry no text)."""
+    """Render `page` of `screen`, with the `error` string's line above it.
+
+    The pages are cut the same way whatever is shown: every page keeps room
+    for the screen's longest error line and for the back line, so a wrong
+    answer or a first page without history never moves an option (option 7
+    stays option 7 on the page the user saw)."""
     labels, items = _option_labels(menu, state, screen, ctx)
     more = f"{menu.keys['more']}. {_lang_text(menu, menu.strings.get('more', {}), state)}"
-    back = None
-    if screen.back and (state["hist"] or page > 0):
-        back = f"{menu.keys['back']}. {_lang_text(menu, menu.strings.get('back', {}), state)}"
-    text = _lang_text(menu, screen.text, state)
+    back = f"{menu.keys['back']}. {_lang_text(menu, menu.strings.get('back', {}), state)}" \
+        if screen.back else None
+    reserve = max((gsm7.length(_lang_text(menu, menu.strings.get(k, {}), state)) + 1
+                   for k in screen.error_keys()), default=0)
+    pages = paginate(_lang_text(menu, screen.text, state), labels, limit=menu.limit, more=more,
+                     back=back, max_options=menu.max_options, reserve=reserve)
+    page = min(max(page, 0), len(pages) - 1)  # a "more" past the end, or a list that shrank
+    state["pg"] = page
+    state.pop("err", None)  # sessions saved before pages kept room for errors
+    current = pages[page]
+    text = current.text
+    if back and not _shows_back(screen, state, page):
+        text = text[: -len(back)].rstrip("\n")  # room kept, line not shown
     if error:
         text = f"{_lang_text(menu, menu.strings.get(error, {}), state)}\n{text}"
-    pages = paginate(text, labels, limit=menu.limit, more=more, back=back, max_options=menu.max_options)
-    if not 0 <= page < len(pages):
-        if error is None:  # a "more" past the end, or a list that shrank: stay on the last
-            return _show(menu, state, screen, ctx, page=len(pages) - 1)
-        page = min(max(page, 0), len(pages) - 1)
-    # Paging within this screen keeps the error, so pages stay the ones cut.
-    state["pg"], state["err"] = page, error
-    current = pages[page]
     # Remember what this page offered, so the next input maps to what was seen.
     state["opts"] = [current.first, current.count]
     if items is not None:
         state["shown"] = [[i.id, i.label, i.values] for i in items[current.first:current.first + current.count]]
     if screen.type == "end":
         state["end"] = True
-    return Turn(current.text, screen.type == "end", state)
+    return Turn(text, screen.type == "end", state)
 
 
 # -- input handlers ---------------------------------------------------------
@@ -232,7 +246,7 @@ def _on_menu(menu, state, screen, raw, ctx) -> Turn:
     first, count = state.get("opts") or (0, 0)
     index = _chosen(menu, state, raw, count)
     if index is None:
-        return _show(menu, state, screen, ctx, page=0, error="invalid")
+        return _show(menu, state, screen, ctx, page=state["pg"], error="invalid")
     option = screen.options[first + index]
     state["vals"].update(option.set)
     return _enter(menu, state, option.next, ctx, push=True)
@@ -242,7 +256,7 @@ def _on_list(menu, state, screen, raw, ctx) -> Turn:
     shown = state.get("shown") or []
     index = _chosen(menu, state, raw, len(shown))
     if index is None:
-        return _show(menu, state, screen, ctx, page=0, error="invalid")
+        return _show(menu, state, screen, ctx, page=state["pg"], error="invalid")
     item_id, label, values = shown[index]
     name = screen.field or screen.id
     state["vals"][name] = item_id
@@ -255,7 +269,7 @@ def _on_list(menu, state, screen, raw, ctx) -> Turn:
 def _on_input(menu, state, screen, raw, ctx) -> Turn:
     value, error = screen.validator(raw) if screen.validator else (raw, None)
     if error:
-        return _show(menu, state, screen, ctx, page=0, error=error)
+        return _show(menu, state, screen, ctx, page=state["pg"], error=error)
     state["vals"][screen.field or screen.id] = value
     return _enter(menu, state, screen.next or "", ctx, push=True)
 
@@ -265,7 +279,7 @@ def _on_confirm(menu, state, screen, raw, ctx) -> Turn:
     first, count = state.get("opts") or (0, 2)
     index = _chosen(menu, state, raw, count)
     if index is None:
-        return _show(menu, state, screen, ctx, page=0, error="invalid")
+        return _show(menu, state, screen, ctx, page=state["pg"], error="invalid")
     if first + index == 0:
         return _enter(menu, state, screen.next or "", ctx, push=True)
     return _enter(menu, state, screen.cancel or "", ctx, push=False)

@@ -14,7 +14,6 @@ from menus import gsm7, texts
 from menus.model import REQUIRED_STRINGS, Menu, Screen, compile_menu
 from menus.problems import Problem
 from menus.render import Page, paginate
-from menus.validators import ERROR_KEYS
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,11 @@ def lint(definition: dict, caps: Capabilities | None = None) -> list[Problem]:
     problems += _characters(menu)
     problems += _capabilities(menu, caps)
     if not any(p.severity == "error" and p.message.startswith("unknown") for p in problems):
-        problems += _pages(menu, caps or Capabilities())
+        navigation = _navigation(menu)
+        problems += navigation
+        if not navigation:  # else every page would report the same overflow
+            problems += _labels(menu, caps or Capabilities())
+            problems += _pages(menu, caps or Capabilities())
     return problems
 
 
@@ -113,8 +116,12 @@ def _all_texts(menu: Menu):
 
 
 def _translations(menu: Menu) -> list[Problem]:
+    # The required strings, and those a validator option needs (not_digits_only).
+    needed = dict.fromkeys(REQUIRED_STRINGS)
+    for screen in menu.screens.values():
+        needed.update(dict.fromkeys(screen.validator.error_keys if screen.validator else ()))
     out = [Problem("error", None, lang, None, f"missing string {key!r}")
-           for key in REQUIRED_STRINGS for lang in menu.languages
+           for key in needed for lang in menu.languages
            if key not in menu.strings]
     for sid, what, text in _all_texts(menu):
         if "*" in text or not text:
@@ -131,10 +138,10 @@ def _characters(menu: Menu) -> list[Problem]:
     for sid, what, text in _all_texts(menu):
         for lang, template in text.items():
             lang = None if lang == "*" else lang
-            bad = gsm7.first_non_gsm7(template)
-            if bad is not None:
+            for bad in gsm7.outside(template):
                 out.append(Problem("error", sid, lang, None,
-                                   f"{what}: character outside GSM-7: {gsm7.describe(bad)}"))
+                                   f"{what}: character outside GSM-7: {gsm7.describe(bad)}; "
+                                   f"{gsm7.advice(bad)}"))
             for reason in texts.syntax_errors(template):
                 out.append(Problem("error", sid, lang, None, f"{what}: {reason}"))
             for name in texts.names(template):
@@ -176,42 +183,110 @@ def _worst_options(menu: Menu, screen: Screen, lang: str, caps: Capabilities) ->
     return []
 
 
+# A page must hold, besides its navigation lines and the longest error line,
+# one option line with a label this long; shorter room means a navigation
+# label is too long for the limit.
+OPTION_ROOM = 10
+
+
+def _worst(menu: Menu, lang: str, t: dict) -> str:
+    return texts.worst_case(t.get(lang) or t.get("*", ""), menu.placeholders)
+
+
+def _nav_lines(menu: Menu, lang: str) -> dict[str, str]:
+    return {key: f"{menu.keys[key]}. {_worst(menu, lang, menu.strings.get(key, {}))}"
+            for key in ("more", "back")}
+
+
+def _longest_error(menu: Menu, screen: Screen, lang: str) -> str:
+    return max((_worst(menu, lang, menu.strings.get(k, {})) for k in screen.error_keys()),
+               key=gsm7.length, default="")
+
+
+def _shown(line: str, width: int = 40) -> str:
+    return repr(line if len(line) <= width else line[: width - 3] + "...")
+
+
+def _navigation(menu: Menu) -> list[Problem]:
+    """Navigation labels too long for a page: the more and back lines with
+    the `invalid` line leave no room for one option line."""
+    out = []
+    for lang in menu.languages:
+        lines = _nav_lines(menu, lang)
+        invalid = gsm7.length(_worst(menu, lang, menu.strings.get("invalid", {}))) + 1
+        room = menu.limit - invalid - len(f"1. {'W' * OPTION_ROOM}")
+        cost = {k: gsm7.length(line) + 1 for k, line in lines.items()}
+        if sum(cost.values()) <= room:
+            continue
+        guilty = [k for k in lines if cost[k] > room / 2] or list(lines)
+        for key in guilty:
+            out.append(Problem(
+                "error", None, lang, None,
+                f"string {key}: navigation label too long: {_shown(lines[key])} is "
+                f"{cost[key] - 1} characters at worst case; with the other navigation line and "
+                f"the invalid line a page of {menu.limit} has no room for an option"))
+    return out
+
+
+def _labels(menu: Menu, caps: Capabilities) -> list[Problem]:
+    """Option labels too long for any page (the run time would cut them):
+    each must fit one page with the navigation lines and the longest error."""
+    out = []
+    for screen in menu.screens.values():
+        if screen.type not in ("menu", "confirm", "list"):
+            continue
+        for lang in menu.languages:
+            nav = _nav_lines(menu, lang)
+            error = _longest_error(menu, screen, lang)
+            fixed = gsm7.length(error) + 1 + (gsm7.length(nav["back"]) + 1 if screen.back else 0)
+            options = _worst_options(menu, screen, lang, caps)
+            for i, label in enumerate(options):
+                following = i < len(options) - 1
+                room = menu.limit - fixed - (gsm7.length(nav["more"]) + 1 if following else 0)
+                size = gsm7.length(f"1. {label}")
+                if size <= room:
+                    continue
+                what = (f"option {i + 1}" if screen.type == "menu"
+                        else f"string {('yes', 'no')[i]}" if screen.type == "confirm"
+                        else f"labels of source {screen.source!r}")
+                out.append(Problem(
+                    "error", screen.id, lang, None,
+                    f"{what}: label too long: {_shown(label)} makes a {size}-character line at "
+                    f"worst case; a page of {menu.limit} holds {max(room, 0)} with its other lines"))
+                if screen.type == "list":
+                    break  # the source's labels are all alike
+    return out
+
+
 def _pages(menu: Menu, caps: Capabilities) -> list[Problem]:
     out = []
     for screen in menu.screens.values():
         if screen.type == "action":
             continue
-        errs = ("invalid",) + (ERROR_KEYS[screen.validator.kind] if screen.validator else ())
         for lang in menu.languages:
-            out += _screen_pages(menu, screen, lang, caps, errs)
+            out += _screen_pages(menu, screen, lang, caps)
     return out
 
 
 def worst_case_pages(menu: Menu, screen: Screen, lang: str, caps: Capabilities | None = None) -> list[Page]:
-    """The pages of `screen` in `lang` as the linter measures them (every
-    placeholder at its max, the longest error above the prompt, the back line)."""
-    error_keys = ("invalid",) + (ERROR_KEYS[screen.validator.kind] if screen.validator else ())
-    return _worst_pages(menu, screen, lang, caps or Capabilities(), error_keys)
+    """The pages of `screen` in `lang` as the linter measures them: every
+    placeholder at its max, the back line, and the screen's longest error
+    line above every page (each page keeps room for it, as at run time)."""
+    caps = caps or Capabilities()
+    error = _longest_error(menu, screen, lang)
+    nav = _nav_lines(menu, lang)
+    pages = paginate(_worst(menu, lang, screen.text), _worst_options(menu, screen, lang, caps),
+                     limit=menu.limit, more=nav["more"], back=nav["back"] if screen.back else None,
+                     max_options=menu.max_options, split_text=False,
+                     reserve=gsm7.length(error) + 1 if error else 0)
+    if not error:
+        return pages
+    return [Page(f"{error}\n{page.text}", page.first, page.count) for page in pages]
 
 
-def _worst_pages(menu, screen, lang, caps, error_keys) -> list[Page]:
-    def text(t: dict) -> str:
-        return texts.worst_case(t.get(lang) or t.get("*", ""), menu.placeholders)
-
-    prompt = text(screen.text)
-    longest_error = max((text(menu.strings.get(k, {})) for k in error_keys), key=gsm7.length, default="")
-    if screen.type not in ("end",) and longest_error:
-        prompt = f"{longest_error}\n{prompt}"
-    more = f"{menu.keys['more']}. {text(menu.strings.get('more', {}))}"
-    back = f"{menu.keys['back']}. {text(menu.strings.get('back', {}))}" if screen.back else None
-    return paginate(prompt, _worst_options(menu, screen, lang, caps), limit=menu.limit,
-                    more=more, back=back, max_options=menu.max_options, split_text=False)
-
-
-def _screen_pages(menu, screen, lang, caps, error_keys) -> list[Problem]:
-    pages = _worst_pages(menu, screen, lang, caps, error_keys)
+def _screen_pages(menu, screen, lang, caps) -> list[Problem]:
     out = []
-    for number, page in enumerate(pages, 1):
+    for number, page in enumerate(worst_case_pages(menu, screen, lang, caps), 1):
         size = gsm7.length(page.text)
         if size > menu.limit:
             out.append(Problem("error", screen.id, lang, number,

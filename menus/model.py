@@ -56,6 +56,15 @@ class Screen:
     empty: str | None = None
     back: bool = True
 
+    def error_keys(self) -> tuple[str, ...]:
+        """The strings that can stand above this screen after a wrong answer.
+        Every page of the screen keeps room for the longest of them (the
+        engine when it pages, the linter when it measures), so an error never
+        moves an option to another page."""
+        if self.type in ("action", "end"):
+            return ()
+        return ("invalid",) + (self.validator.error_keys if self.validator else ())
+
     def targets(self) -> list[str]:
         """Every screen id this screen can lead to."""
         out = [o.next for o in self.options]

@@ -26,10 +26,8 @@ def _join(lines: list[str]) -> str:
 
 
 def _cut(line: str, room: int) -> str:
-    """Trim a line to `room` septets."""
-    while gsm7.length(line) > room:
-        line = line[:-1]
-    return line
+    """Trim a line to `room` septets ("" when there is no room at all)."""
+    return gsm7.cut(line, room)
 
 
 def split_words(text: str, room: int) -> list[str]:
@@ -49,11 +47,22 @@ def split_words(text: str, room: int) -> list[str]:
 
 
 def paginate(text: str, options: list[str], *, limit: int, more: str, back: str | None,
-             max_options: int = 7, split_text: bool = True) -> list[Page]:
+             max_options: int = 7, split_text: bool = True, reserve: int = 0) -> list[Page]:
     """Pages for a screen; `options` are labels, numbered here from 1 on each
     page. With `split_text`, a text too long for one page is spread over
     several (the run-time safety net); without it the text stays whole on
-    page 1 (what the linter measures, so it can report the overflow)."""
+    page 1 (what the linter measures, so it can report the overflow).
+
+    `reserve` septets of every page are kept free for a line shown above it
+    (an error after a wrong answer), so showing that line never moves an
+    option to another page.
+
+    Always returns, in one pass over the text's words and the options: when
+    the navigation lines leave no room (a 225-character "more"), options are
+    cut to nothing rather than fitted forever, and the pages overflow; the
+    linter reports such labels.
+    """
+    limit -= reserve
     more_len, back_len = gsm7.length(more), gsm7.length(back) if back else 0
 
     def size(used: int, lines: int, with_more: bool) -> int:
@@ -64,11 +73,22 @@ def paginate(text: str, options: list[str], *, limit: int, more: str, back: str 
     def footer(with_more: bool) -> list[str]:
         return [more if with_more else "", back or ""]
 
+    def rest_fits(used: int, lines: int, first: int, i: int) -> list[str] | None:
+        """Options i.. numbered from `first`, when they all fit the page so far
+        with no "more" line (a confirm's two answers under a long text)."""
+        if len(options) - first > max_options:
+            return None
+        rest = [f"{k - first + 1}. {options[k]}" for k in range(i, len(options))]
+        fits = size(used + sum(map(gsm7.length, rest)), lines + len(rest), False) <= limit
+        return rest if fits else None
+
     pages: list[Page] = []
     current: list[str] = []
     used = 0
     if text:
-        if split_text and size(gsm7.length(text), 1, bool(options)) > limit:
+        text_len = gsm7.length(text)
+        if split_text and size(text_len, 1, bool(options)) > limit \
+                and not (options and rest_fits(text_len, 1, 0, 0)):
             chunks = split_words(text, max(limit - size(0, 1, True), 10))
             for chunk in chunks[:-1]:
                 pages.append(Page(_join([chunk] + footer(True)), 0, 0))
@@ -83,6 +103,10 @@ def paginate(text: str, options: list[str], *, limit: int, more: str, back: str 
             current.append(line)
             used += line_len
             continue
+        rest = rest_fits(used, len(current), first, i) if following else None
+        if rest is not None:
+            current += rest
+            break
         if current:
             pages.append(Page(_join(current + footer(True)), first, i - first))
         first = i

@@ -46,16 +46,29 @@ def format_value(value: object, fmt: str) -> str:
     return gsm7.sanitize(str(value))
 
 
+def shorten(shown: str, septets: int) -> str:
+    """A shown value cut to `septets` (extension characters cost two), at the
+    last space when that keeps at least half of it: a long name loses its last
+    words ("Nyiraneza Marie Goretti Uwimana" in 25 is "Nyiraneza Marie
+    Goretti"), not half a word."""
+    cut = gsm7.cut(shown, septets)
+    if len(cut) < len(shown) and shown[len(cut)] != " ":
+        space = cut.rfind(" ")
+        if space >= len(cut) // 2:
+            cut = cut[:space]
+    return cut.rstrip(" ") if len(cut) < len(shown) else cut
+
+
 def fill(template: str, values: dict, placeholders: dict[str, Placeholder]) -> str:
     """Substitute every `{name}`; a value longer than its declared maximum is
-    cut, so a page checked at worst case can never overflow at run time.
-    An unknown or missing name renders empty rather than failing a hop."""
+    cut (`shorten`), so a page checked at worst case can never overflow at
+    run time. An unknown or missing name renders empty rather than failing a hop."""
 
     def one(m: re.Match) -> str:
         spec = placeholders.get(m.group(1))
         if spec is None or m.group(1) not in values or values[m.group(1)] is None:
             return ""
-        return format_value(values[m.group(1)], spec.format)[: spec.max]
+        return shorten(format_value(values[m.group(1)], spec.format), spec.max)
 
     return _TOKEN.sub(one, template)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from menus import gsm7
+
 # Digits with optional thousands separators (comma, dot, space) and an optional
 # unit suffix: "50", "50kg", "50 kg", "1,000", "1 000", "1.000 ibiro".
 _INTEGER = re.compile(r"^\s*(\d{1,3}(?:[ ,.\u00a0]\d{3})+|\d+)\s*([a-zA-Z]{0,10})\s*$")
@@ -24,9 +26,15 @@ class Validator:
     pattern: re.Pattern | None = None
     choices: tuple[str, ...] = ()
     units: tuple[str, ...] = field(default_factory=tuple)
+    not_digits_only: bool = False
 
     def __call__(self, raw: str) -> tuple[object | None, str | None]:
         return _CHECKS[self.kind](self, raw)
+
+    @property
+    def error_keys(self) -> tuple[str, ...]:
+        """Every error key this validator can return (strings the menu needs)."""
+        return ERROR_KEYS[self.kind] + (("err_digits_only",) if self.not_digits_only else ())
 
 
 def parse_integer(raw: str, units: tuple[str, ...] = ()) -> int | None:
@@ -60,9 +68,15 @@ def _integer(v: Validator, raw: str):
 
 
 def _text(v: Validator, raw: str):
-    value = " ".join(raw.split())
+    # Stored as it will be shown and sent: the GSM-7 spellings of what the
+    # phone typed (’ → ', ç → c, a non-breaking space → a space), one space
+    # between words. Characters without a GSM-7 spelling are kept here (shown
+    # as '?'); extension characters ({ } [ ] €) are GSM-7 and kept.
+    value = " ".join(gsm7.fix(raw).split())
     if len(value) < (v.min or 1):
         return None, "err_too_short"
+    if v.not_digits_only and value.replace(" ", "").isdecimal():
+        return None, "err_digits_only"  # "00", "98": a navigation key, not a name
     if v.max is not None and len(value) > v.max:
         return None, "err_too_long"
     return value, None
@@ -118,4 +132,9 @@ def build(spec: dict) -> Validator:
     units = spec.get("units", ())
     units = (units,) if isinstance(units, str) else units
     units = tuple(str(u).lower() for u in units)
-    return Validator(kind, lo, hi, pattern, choices, units)
+    not_digits_only = spec.get("not_digits_only", False)
+    if not isinstance(not_digits_only, bool):
+        raise ValueError("not_digits_only must be true or false")
+    if not_digits_only and kind != "text":
+        raise ValueError("not_digits_only applies to text validators only")
+    return Validator(kind, lo, hi, pattern, choices, units, not_digits_only)

@@ -1,6 +1,7 @@
 """`gateway menus ...`: lint, publish, list, rollback."""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -9,15 +10,36 @@ import redis
 from gateway.cli.common import services as _services
 from gateway.ussd import menustore
 from gateway.ussd.sessions import HEAD_TTL
+from menus import gsm7
 from menus.lint import errors
 from menus.model import DefinitionError
 
 
-def _read(path: str) -> str:
+def _read(path: str, *, exact: bool = False) -> str:
+    """The file's text; `exact` keeps its line endings as they are (no newline
+    translation), so --fix writes back what it read but what it replaced."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_bytes().decode("utf-8") if exact else Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{path}: cannot read: {exc}") from None
+
+
+def _fix(path: str, source: str) -> str:
+    """Write the GSM-7 replacements (menus.gsm7's table) into the file: a
+    replacement of characters in the text itself, so comments, quoting, order
+    and layout stay as they were. Returns the new source."""
+    fixed = gsm7.fix(source)
+    if fixed == source:
+        return source
+    counts = Counter(ch for ch in source if not gsm7.is_gsm7(ch) and gsm7.replacement(ch) is not None)
+    try:
+        Path(path).write_bytes(fixed.encode("utf-8"))
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot write: {exc}") from None
+    done = ", ".join(f"{ch!r} -> {gsm7.replacement(ch)!r}" + (f" ({n}x)" if n > 1 else "")
+                     for ch, n in counts.items())
+    click.echo(f"{path}: fixed {sum(counts.values())} character(s): {done}")
+    return fixed
 
 
 def _set_live_head(services, name: str, version: int) -> None:
@@ -36,12 +58,20 @@ def menus() -> None:
     """Menu definitions: lint, publish, list, roll back."""
 
 @menus.command("lint")
+@click.option("--fix", is_flag=True,
+              help="first replace characters outside GSM-7 by their GSM-7 spelling, in place")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def lint_cmd(files: tuple[str, ...]) -> None:
-    """Validate definitions; exit non-zero on any error."""
+def lint_cmd(files: tuple[str, ...], fix: bool) -> None:
+    """Validate definitions; exit non-zero on any error. With --fix, each FILE
+    first gets the linter's GSM-7 replacements (curly quotes to straight ones,
+    accents GSM-7 lacks to the bare letter...), keeping its comments and
+    layout; what has no replacement is still reported."""
     failed = False
     for path in files:
-        problems = menustore.check(_read(path))
+        source = _read(path, exact=fix)
+        if fix:
+            source = _fix(path, source)
+        problems = menustore.check(source)
         for problem in problems:
             click.echo(f"{path}: {problem}")
         if errors(problems):

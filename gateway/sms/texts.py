@@ -8,7 +8,6 @@ The alphabet is `menus.gsm7`'s (the one the USSD screens are checked with).
 from __future__ import annotations
 
 import logging
-import math
 import string
 import time
 from dataclasses import dataclass
@@ -128,16 +127,27 @@ def segments(text: str) -> int:
 
     GSM-7: 160 septets in one part, 153 per part when split; extension
     characters (`{`, `[`, the euro sign...) count two. Any other character
-    switches the whole message to UCS-2: 70 code units, 67 per part.
+    switches the whole message to UCS-2: 70 UTF-16 code units, 67 per part;
+    a character beyond the BMP (an emoji) is a surrogate pair of two.
+
+    A split never cuts a character in two: an escape pair or a surrogate pair
+    that would straddle the end of a part starts the next one, so
+    `segments('a' * 152 + '€' + 'a' * 152)` is 3, not ceil(306 / 153) = 2.
     """
     if is_gsm7(text):
-        size, single, part = gsm7.length(text), GSM7_SINGLE, GSM7_PART
+        costs = [2 if ch in gsm7.EXTENSION else 1 for ch in text]
+        single, part = GSM7_SINGLE, GSM7_PART
     else:
-        size = len(text.encode("utf-16-le")) // 2
+        costs = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
         single, part = UCS2_SINGLE, UCS2_PART
-    if size <= single:
+    if sum(costs) <= single:
         return 1
-    return math.ceil(size / part)
+    parts, room = 1, part
+    for cost in costs:
+        if cost > room:
+            parts, room = parts + 1, part
+        room -= cost
+    return parts
 
 
 # --- the linter -------------------------------------------------------------------------
@@ -227,8 +237,10 @@ def _lint_kind(kind: str, texts: Any) -> list[Problem]:
 
 
 def _outside(text: str) -> str:
-    bad = gsm7.first_non_gsm7(text)
-    return f"character outside GSM-7: {gsm7.describe(bad)} (one such character halves what an SMS holds)"
+    """Every character of `text` outside GSM-7, each with its replacement
+    (the table `gateway sms lint` and `gateway menus lint --fix` share)."""
+    named = "; ".join(f"{gsm7.describe(ch)}: {gsm7.advice(ch)}" for ch in gsm7.outside(text))
+    return f"character outside GSM-7: {named} (one such character halves what an SMS holds)"
 
 
 def _placeholders(text: str) -> tuple[list[str], str | None]:

@@ -235,6 +235,79 @@ def test_lint_reports_a_missing_file(tmp_path):
     assert "missing.yaml" in text and "No such file" in text
 
 
+def test_lint_names_an_overlong_more_at_once(tmp_path):
+    # A French "more" of 225 characters used to make the linter loop for ever.
+    definition = shipped_definition()
+    definition["strings"]["more"]["fr"] = french_words(225)
+    write_definition(tmp_path / "long_more.yaml", definition)
+    started = time.monotonic()
+    gateway("menus", "lint", str(SHIPPED_MENU), env=make_env(), cwd=tmp_path)
+    baseline = time.monotonic() - started  # starting the command, linting a good menu
+    started = time.monotonic()
+    result = subprocess.run([str(GATEWAY), "menus", "lint", "long_more.yaml"], env=make_env(),
+                            cwd=tmp_path, capture_output=True, encoding="utf-8", timeout=10)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, output(result)
+    assert elapsed < baseline + 1.0, (elapsed, baseline)
+    assert "long_more.yaml: error: menu, language fr: string more: navigation label too long: " \
+           "'98. marche marche marche marche march...' is 229 characters" in result.stdout, output(result)
+    assert "Traceback" not in output(result)
+
+
+# (typed into the shipped file, what --fix must leave): French as an editor types it.
+FIX_EDITS = [
+    ('fr: "Session terminee. Recomposez."', 'fr: "Session termin\u00e9e \u2013 recompos\u00eaz\u2026"',
+     'fr: "Session termin\u00e9e - recompos\u00e9z..."'.replace("\u00e9z", "ez")),
+    ('fr: "Reprendre ou vous etiez?"', 'fr: "Reprendre o\u00f9 vous \u00e9tiez\u00a0?"',
+     'fr: "Reprendre o\u00f9 vous \u00e9tiez ?"'),
+    ("# Kinyarwanda texts need", "# Kinyarwanda texts\u2019 need", "# Kinyarwanda texts' need"),
+]
+
+
+def _typed_copy(tmp_path: Path, newline: str = "\n", extra: str = "") -> tuple[Path, str]:
+    source = SHIPPED_MENU.read_text(encoding="utf-8")
+    typed = expected = source
+    for original, typed_text, fixed_text in FIX_EDITS:
+        assert source.count(original) == 1, original
+        typed = typed.replace(original, typed_text)
+        expected = expected.replace(original, fixed_text)
+    typed += extra
+    path = tmp_path / "typed.yaml"
+    path.write_bytes(typed.replace("\n", newline).encode("utf-8"))
+    return path, expected.replace("\n", newline)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_lint_fix_writes_the_replacements_and_keeps_the_layout(tmp_path, newline):
+    path, expected = _typed_copy(tmp_path, newline)
+    before = gateway("menus", "lint", "typed.yaml", env=make_env(), cwd=tmp_path)
+    assert before.returncode == 1 and "replace it with '-'" in before.stdout, output(before)
+    result = gateway("menus", "lint", "--fix", "typed.yaml", env=make_env(), cwd=tmp_path)
+    assert result.returncode == 0, output(result)
+    assert result.stdout.splitlines() == [
+        "typed.yaml: fixed 5 character(s): '\u2019' -> \"'\", '\u2013' -> '-', '\u00ea' -> 'e', "
+        "'\u2026' -> '...', '\\xa0' -> ' '",
+        "typed.yaml: ok"]
+    # Only the characters changed: comments, quoting, order and line endings as they were.
+    assert path.read_bytes().decode("utf-8") == expected
+    again = gateway("menus", "lint", "--fix", "typed.yaml", env=make_env(), cwd=tmp_path)
+    assert again.stdout.strip() == "typed.yaml: ok" and path.read_bytes().decode("utf-8") == expected
+
+
+def test_lint_fix_reports_what_has_no_replacement(tmp_path):
+    path, expected = _typed_copy(tmp_path)
+    source = path.read_text(encoding="utf-8").replace(
+        'fr: "Bienvenue sur Isoko', 'fr: "\U0001F33D Bienvenue sur Isoko')
+    path.write_text(source, encoding="utf-8")
+    result = gateway("menus", "lint", "--fix", "typed.yaml", env=make_env(), cwd=tmp_path)
+    assert result.returncode == 1, output(result)
+    assert "typed.yaml: fixed 5 character(s)" in result.stdout
+    assert ("typed.yaml: error: screen ask_name, language fr: text: character outside GSM-7: "
+            "'\U0001F33D' (U+1F33D EAR OF MAIZE); no GSM-7 replacement: reword") in result.stdout
+    assert path.read_text(encoding="utf-8") == expected.replace(
+        'fr: "Bienvenue sur Isoko', 'fr: "\U0001F33D Bienvenue sur Isoko')
+
+
 # --- 2. dial in process: register, then sell ---------------------------------
 
 def test_dial_registers_then_sells_and_queues_the_receipt(tmp_path):

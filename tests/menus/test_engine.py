@@ -407,11 +407,145 @@ def test_invalid_input_shows_the_error_above_the_same_prompt(inputs, error):
     assert after == f"{error}\n{before}"
 
 
-def test_a_name_is_sanitized_when_shown():
+@pytest.mark.parametrize(("typed", "stored", "shown"), [
+    # Typed input takes the GSM-7 spellings before it is stored (what the
+    # SMS will carry); what has none is kept and shown as '?'.
+    ("  François   Ñ\U0001F600 ", "Francois Ñ\U0001F600", "Francois Ñ?"),
+    ("O\u2019Neil\u00a0Uwase", "O'Neil Uwase", "O'Neil Uwase"),  # ’ and a non-breaking space
+    ("Ana {Bee}", "Ana {Bee}", "Ana {Bee}"),  # braces are GSM-7: kept, not '?'
+])
+def test_a_name_is_normalised_when_stored_and_sanitized_when_shown(typed, stored, shown):
     d = Dial(new=True)
-    d.press("2", "  François   Ñ\U0001F600 ", "1", "1")
-    assert d.calls[-1].values["name"] == "François Ñ\U0001F600"
-    assert d.turn.text.startswith("Isoko: Hello Francois Ñ?\n")
+    d.press("2", typed, "1", "1")
+    assert d.calls[-1].values["name"] == stored
+    assert d.turn.text.startswith(f"Isoko: Hello {shown}\n")
+
+
+# -- numbers stay where they were after a wrong answer ------------------------------
+
+RW_PRODUCTS = [Item(f"p{i}", label, {"unit": "kg", "ref": 100}) for i, label in enumerate([
+    "Ikawa y'ibitumbwe", "Ikawa itunganyije", "Icyayi kibisi", "Agaseke", "Ibishyimbo",
+    "Ibigori", "Ibirayi", "Imyumbati", "Amagi"], 1)]
+
+
+def _numbered(text: str) -> dict[str, str]:
+    """The numbered lines of a page, navigation lines left out."""
+    return dict(line.split(". ", 1) for line in text.split("\n")
+                if ". " in line and line.split(". ", 1)[0].isdecimal()
+                and line.split(". ", 1)[0] not in MENU.keys.values())
+
+
+@pytest.mark.parametrize("count", [7, 9])
+@pytest.mark.parametrize("wrong", ["9", "abc", "98 98", "²"])
+def test_a_wrong_answer_keeps_the_kinyarwanda_product_list_as_it_was(count, wrong):
+    # Seven products used to fit page 1 until "Igisubizo ntikemewe." was
+    # added above them, which pushed products 6 and 7 to a second page.
+    d = Dial(ctx=make_ctx(products=RW_PRODUCTS[:count]))
+    for page in range(3):
+        before, state = d.turn.text, d.turn.state
+        if d.screen != "sell_product":
+            d.press(SELL)
+            before, state = d.turn.text, d.turn.state
+        after = d.press(wrong)
+        assert after == f"Igisubizo ntikemewe.\n{before}"
+        assert _numbered(after) == _numbered(before)
+        assert d.turn.state["shown"] == state["shown"] and d.turn.state["pg"] == state["pg"]
+        last = max(_numbered(before), key=int)
+        chosen = engine.step(MENU, d.turn.state, last, d.ctx).state["vals"]["product_label"]
+        assert chosen == _numbered(before)[last]
+        if f"\n98. Ibindi" not in before:
+            break
+        d.press("98")
+
+
+PAGING = {"name": "t", "languages": ["rw"], "start": "m", "home": "m",
+          "strings": {k: k for k in REQUIRED_STRINGS} | {"more": "Ibindi", "back": "Subira inyuma"},
+          "screens": {"m": {"type": "menu", "text": "Hitamo:", "options": []},
+                      "q": {"type": "input", "field": "n", "text": "Umubare?", "next": "e",
+                            "validate": {"type": "integer", "min": 1}},
+                      "e": {"type": "end", "text": "Murakoze"}}}
+
+
+@pytest.mark.parametrize(("invalid", "labels", "presses"), [
+    ("Igisubizo ntikemewe.", ["Ikawa", "Icyayi", "Agaseke", "Ibishyimbo", "Ibigori", "Ibirayi",
+                              "Imyumbati"], []),
+    ("Igisubizo ntikemewe.", [f"Igicuruzwa {i}" for i in range(1, 13)], []),
+    ("Igisubizo ntikemewe.", [f"Igicuruzwa {i}" for i in range(1, 13)], ["98"]),
+    ("Igisubizo ntikemewe.", [f"Igicuruzwa {i}" for i in range(1, 20)], ["98", "98"]),
+    (("Igisubizo ntikemewe. " * 5).strip(), [f"Igicuruzwa {i}" for i in range(1, 13)], ["98"]),
+    ("Non.", ["x" * 40, "y" * 40, "z" * 40, "w" * 40], ["98"]),
+])
+def test_an_error_line_never_moves_an_option(invalid, labels, presses):
+    definition = copy.deepcopy(PAGING)
+    definition["strings"]["invalid"] = invalid
+    definition["screens"]["m"]["options"] = [{"label": label, "next": "q"} for label in labels[:-1]] + [
+        {"label": labels[-1], "next": "e"}]
+    menu = load(definition, 1)
+    turn = engine.start(menu)
+    for raw in presses:
+        turn = engine.step(menu, turn.state, raw)
+    wrong = engine.step(menu, turn.state, str(turn.state["opts"][1] + 1))
+    assert wrong.text == f"{invalid}\n{turn.text}"
+    assert wrong.state["opts"] == turn.state["opts"] and wrong.state["pg"] == turn.state["pg"]
+    assert gsm7.length(wrong.text) <= menu.limit
+    # The next page after the mistake is the one that followed before it.
+    if "\n98. Ibindi" in turn.text:
+        assert engine.step(menu, wrong.state, "98").text == engine.step(menu, turn.state, "98").text
+
+
+# -- inputs are not navigation ------------------------------------------------------
+
+INPUTS = {"name": "t", "languages": ["en"], "start": "lang", "home": "main",
+          "strings": {k: k for k in REQUIRED_STRINGS} | {
+              "back": "Back", "more": "More", "err_too_small": "Must be more than 0.",
+              "err_digits_only": "A name has letters.", "invalid": "Invalid choice."},
+          "placeholders": {"name": 25},
+          "screens": {
+              "lang": {"type": "menu", "back": False, "text": "Language",
+                       "options": [{"label": "English", "next": "ask_name"}]},
+              "ask_name": {"type": "input", "field": "name", "text": "Your name?", "next": "main",
+                           "validate": {"type": "text", "max": 60, "not_digits_only": True}},
+              "main": {"type": "menu", "text": "Hello {name}",
+                       "options": [{"label": "Sell", "next": "qty"}, {"label": "Price", "next": "price"}]},
+              "qty": {"type": "input", "field": "qty", "text": "How many?", "next": "bye",
+                      "validate": {"type": "integer", "min": 1}},
+              "price": {"type": "input", "field": "price", "text": "Price?", "next": "bye", "back": False,
+                        "validate": {"type": "integer", "min": 1}},
+              "bye": {"type": "end", "text": "Done: {name}"}}}
+INPUT_MENU = load(INPUTS, 1)
+
+
+@pytest.mark.parametrize(("presses", "screen", "shown"), [
+    # A name made only of digits is refused, the home and more keys included.
+    (["1", "00"], "ask_name", "A name has letters.\nYour name?\n0. Back"),
+    (["1", "98"], "ask_name", "A name has letters.\nYour name?\n0. Back"),
+    (["1", "0"], "lang", "Language\n1. English"),  # the page shows "0. Back": back
+    # A real name of 31 characters is kept whole; the screens cut it to fit.
+    (["1", "Nyiraneza Marie Goretti Uwimana"], "main", "Hello Nyiraneza Marie Goretti\n1. Sell\n2. Price"),
+    # On a quantity screen that shows "0. Back", 0 is back, as the page says...
+    (["1", "Ana", "1", "0"], "main", "Hello Ana\n1. Sell\n2. Price"),
+    (["1", "Ana", "1", "00"], "main", "Hello Ana\n1. Sell\n2. Price"),  # home, once visited
+    (["1", "Ana", "1", "98"], "bye", "Done: Ana"),  # more is no key on an input: 98 is a quantity
+    # ... and where no back line is shown, 0 is a value: refused, never "back" unseen.
+    (["1", "Ana", "2", "0"], "price", "Must be more than 0.\nPrice?"),
+    (["1", "Ana", "2", "0 RWF"], "price", "Must be more than 0.\nPrice?"),
+])
+def test_navigation_keys_on_input_screens(presses, screen, shown):
+    turn = engine.start(INPUT_MENU)
+    for raw in presses:
+        turn = engine.step(INPUT_MENU, turn.state, raw)
+    assert (turn.state["scr"], turn.text) == (screen, shown)
+
+
+def test_an_input_screen_obeys_back_exactly_when_it_shows_it():
+    menu = INPUT_MENU
+    for presses in (["1"], ["1", "Ana", "1"], ["1", "Ana", "2"]):
+        turn = engine.start(menu)
+        for raw in presses:
+            turn = engine.step(menu, turn.state, raw)
+        shows_back = turn.text.endswith("\n0. Back")
+        after = engine.step(menu, turn.state, "0")
+        assert (after.state["scr"] != turn.state["scr"]) == shows_back, turn.text
 
 
 def test_back_pops_history_across_a_pure_action():
@@ -640,23 +774,23 @@ def _spilling_confirm():
 
 def test_confirm_answers_follow_the_page_they_are_shown_on():
     menu = _spilling_confirm()
+    # The text, the answers and the room kept for the error line ("Non.")
+    # do not fit one page: the answers are on the second, error or not.
     first = engine.step(menu, engine.start(menu).state, "1")
-    assert first.text.endswith("\n1. Oui\n98. Suite\n0. Retour")
+    assert first.text == "x" * 130 + "\n98. Suite\n0. Retour"
     second = engine.step(menu, first.state, "98")
-    assert second.text == "1. Non, annuler\n0. Retour"
-    assert engine.step(menu, second.state, "1").text == "NON"
-    # An invalid answer goes back to the first page with the error above the
-    # text (so it is seen), which pushes both answers to the next page: the
-    # numbers still follow what is shown.
-    again = engine.step(menu, second.state, "2")
-    assert again.text.startswith("Non.\nxxx") and again.text.endswith("\n98. Suite\n0. Retour")
-    assert engine.step(menu, again.state, "1").text.startswith("Non.\n")
-    answers = engine.step(menu, again.state, "98")
-    assert answers.text == "1. Oui\n2. Non, annuler\n0. Retour"
-    assert engine.step(menu, answers.state, "1").text == "OUI"
-    assert engine.step(menu, answers.state, "2").text == "NON"
-    assert engine.step(menu, engine.step(menu, second.state, "0").state, "1").text == "OUI"
-    assert engine.step(menu, first.state, "1").text == "OUI"
+    assert second.text == "1. Oui\n2. Non, annuler\n0. Retour"
+    assert engine.step(menu, second.state, "1").text == "OUI"
+    assert engine.step(menu, second.state, "2").text == "NON"
+    # A wrong answer shows the error above the page the user saw, cut as it was.
+    again = engine.step(menu, second.state, "3")
+    assert again.text == "Non.\n1. Oui\n2. Non, annuler\n0. Retour"
+    assert engine.step(menu, again.state, "2").text == "NON"
+    assert engine.step(menu, again.state, "1").text == "OUI"
+    wrong_first = engine.step(menu, first.state, "1")  # nothing to choose on page 1
+    assert wrong_first.text == f"Non.\n{first.text}"
+    assert engine.step(menu, wrong_first.state, "98").text == second.text
+    assert engine.step(menu, engine.step(menu, second.state, "0").state, "98").text == second.text
 
 
 # -- property: nothing a user types breaks a session --------------------------------

@@ -54,6 +54,7 @@ GOLDEN_CASES = [
     ("undeclared_placeholder", "done", "en", None, "placeholder {ref} has no declared length"),
     ("overlong_worst_case", "done", "en", 1, "over the limit of 160"),
     ("overlong_worst_case", "done", "fr", 1, "over the limit of 160"),
+    ("long_more", None, "fr", None, "string more: navigation label too long: '98. Voir la suite"),
 ]
 
 
@@ -93,6 +94,15 @@ def test_overlong_worst_case_fits_with_short_values():
     assert short == "Enregistre: K7Q2XA. Merci."
     assert gsm7.length(short) <= menu.limit
     assert gsm7.length(texts.worst_case(template, menu.placeholders)) > menu.limit
+
+
+def test_long_more_is_a_225_character_string_and_lints_at_once():
+    d = definition("long_more")
+    assert len(d["strings"]["more"]["fr"]) == 225 and gsm7.first_non_gsm7(d["strings"]["more"]["fr"]) is None
+    assert [str(p) for p in lint(d, GOLDEN_CAPS)] == [
+        "error: menu, language fr: string more: navigation label too long: "
+        "'98. Voir la suite de la liste Voir la...' is 229 characters at worst case; with the "
+        "other navigation line and the invalid line a page of 160 has no room for an option"]
 
 
 def test_unknown_action_is_only_checked_against_capabilities():
@@ -168,7 +178,23 @@ CHECKS = [
     (_set("screens.bye.text", {"en": "Bye }", "fr": "Salut"}), None, "bye", "en",
      "text: unbalanced brace"),
     (_set("screens.bye.text", {"en": "Bye \u2019", "fr": "Salut"}), None, "bye", "en",
-     "character outside GSM-7: '\u2019' (U+2019 RIGHT SINGLE QUOTATION MARK)"),
+     "character outside GSM-7: '\u2019' (U+2019 RIGHT SINGLE QUOTATION MARK); replace it with \"'\""),
+    (_set("screens.bye.text", {"en": "Bye", "fr": "Salut \U0001F600"}), None, "bye", "fr",
+     "character outside GSM-7: '\U0001F600' (U+1F600 GRINNING FACE); no GSM-7 replacement: reword"),
+    (_set("strings.back", {"en": "Back", "fr": "R" * 150}), None, None, "fr",
+     "string back: navigation label too long: '0. RRRRR"),
+    (_set("screens.main.options.1.label", {"en": "Exit", "fr": "Q" * 150}), None, "main", "fr",
+     "option 2: label too long: 'QQQQ"),
+    (_set("strings.no", {"en": "No", "fr": "N" * 140}), None, "sure", "fr",
+     "string no: label too long"),
+    (_set("screens.pick.source", "products"), Capabilities({"save": {"ok"}}, {"products": 150}),
+     "pick", "en", "labels of source 'products': label too long"),
+    (_set("screens.qty.validate", {"type": "text", "not_digits_only": True}), None, None, "en",
+     "missing string 'err_digits_only'"),
+    (_set("screens.qty.validate", {"type": "text", "not_digits_only": "yes"}), None, "qty", None,
+     "validate: not_digits_only must be true or false"),
+    (_set("screens.qty.validate", {"type": "integer", "not_digits_only": True}), None, "qty", None,
+     "validate: not_digits_only applies to text validators only"),
     (_set("screens.main.options.0.label", {"en": "Sell", "fr": "Vendre ça"}), None, "main", "fr",
      "option 1: character outside GSM-7"),
     (_set("screens.pick.source", "crops"), GOLDEN_CAPS, "pick", None, "unknown source 'crops'"),
@@ -212,6 +238,33 @@ def test_pages_are_not_measured_while_a_name_is_unknown():
     d["screens"]["main"]["options"].append({"label": "Help", "next": "help"})
     messages = [p.message for p in lint(d, GOLDEN_CAPS)]
     assert messages == ["unknown next screen 'help'"]
+
+
+def test_every_character_outside_gsm7_is_named_with_its_replacement():
+    d = _edit(_set("screens.bye.text", {"en": "Bye", "fr": "\u00c0 bient\u00f4t \u2013 \u00e7a\u2026 \u00e7a"}))
+    assert [p.message for p in lint(d) if p.screen == "bye"] == [
+        "text: character outside GSM-7: '\u00c0' (U+00C0 LATIN CAPITAL LETTER A WITH GRAVE); replace it with 'A'",
+        "text: character outside GSM-7: '\u00f4' (U+00F4 LATIN SMALL LETTER O WITH CIRCUMFLEX); replace it with 'o'",
+        "text: character outside GSM-7: '\u2013' (U+2013 EN DASH); replace it with '-'",
+        "text: character outside GSM-7: '\u00e7' (U+00E7 LATIN SMALL LETTER C WITH CEDILLA); replace it with 'c'",
+        "text: character outside GSM-7: '\u2026' (U+2026 HORIZONTAL ELLIPSIS); replace it with '...'",
+    ]
+
+
+def test_a_page_keeps_room_for_the_error_line_on_every_page():
+    # The error line is counted into every page's budget, not only the first:
+    # a long English "invalid" leaves room for fewer options on each page.
+    d = _edit(_set("strings.invalid", {"en": "E" * 90, "fr": "Choix invalide."}))
+    d["screens"]["main"]["options"] += [{"label": {"en": f"Option {i}", "fr": f"Choix {i}"},
+                                         "next": "bye"} for i in range(3, 11)]
+    assert errors(lint(d, GOLDEN_CAPS)) == []
+    menu, _ = compile_menu(d)
+    en, fr = (menus.lint.worst_case_pages(menu, menu.screens["main"], lang, GOLDEN_CAPS)
+              for lang in ("en", "fr"))
+    assert [p.count for p in fr] == [5, 5]
+    assert [p.count for p in en] == [3, 5, 2]
+    assert all(p.text.startswith("E" * 90 + "\n") and gsm7.length(p.text) <= 160 for p in en)
+    assert all(p.text.startswith("Choix invalide.\n") for p in fr)
 
 
 def test_lint_does_not_change_the_definition():

@@ -26,6 +26,14 @@ MORE, BACK = "98. More", "0. Back"
     # The limit, not max_options, moves option 2 on: with it and "98. More" page 1 is 34 > 33.
     ("Choose:", ["Aaaaa", "Bbbbb", "Ccccc"], {"limit": 33, "back": None},
      [Page("Choose:\n1. Aaaaa\n98. More", 0, 1), Page("1. Bbbbb\n2. Ccccc", 1, 2)]),
+    # A reserve (the error line's room) shrinks every page, not only the first.
+    ("Choose:", ["Aaaaa", "Bbbbb", "Ccccc"], {"limit": 43, "back": None, "reserve": 10},
+     [Page("Choose:\n1. Aaaaa\n98. More", 0, 1), Page("1. Bbbbb\n2. Ccccc", 1, 2)]),
+    ("", ["Aaaaa", "Bbbbb", "Ccccc"], {"limit": 33, "back": None, "reserve": 15},
+     [Page("1. Aaaaa\n98. More", 0, 1), Page("1. Bbbbb\n2. Ccccc", 1, 2)]),
+    # Two answers that fit without a "more" line are not split by one.
+    ("x" * 20, ["Yes", "No"], {"limit": 41},
+     [Page("x" * 20 + "\n1. Yes\n2. No\n0. Back", 0, 2)]),
 ])
 def test_paginate_table(text, options, kwargs, pages):
     args = {"limit": 160, "more": MORE, "back": BACK, **kwargs}
@@ -58,6 +66,24 @@ def test_an_option_too_long_for_any_page_is_cut():
     # Cut to leave room for "98. More" and "0. Back": 160 - len("\n98. More\n0. Back").
     cut = "1. " + "y" * (160 - 17 - 3)
     assert pages == [Page(f"{cut}\n98. More\n0. Back", 0, 1), Page("1. B\n2. C\n0. Back", 1, 2)]
+
+
+@pytest.mark.parametrize(("more", "back", "limit", "reserve"), [
+    ("98. " + "Voir la suite " * 16, "0. Retour", 160, 0),  # 228 septets: longer than the page
+    ("98. Suite", "0. " + "R" * 300, 160, 0),
+    ("98. Suite", "0. Retour", 160, 400),                  # an error line longer than the page
+    ("98. Suite", "0. Retour", -5, 0),
+])
+def test_navigation_longer_than_the_page_still_returns(more, back, limit, reserve):
+    # It used to loop for ever cutting an option to a negative room (a
+    # 225-character French "more"); tests/menus/test_bounded.py counts the steps.
+    labels = ["Mais", "Haricots", "Oeufs", "The", "Cafe", "Lait"]
+    pages = paginate("Choisissez:", labels, limit=limit, more=more, back=back, reserve=reserve,
+                     max_options=2)
+    # Options that cannot fit are cut (to nothing) on pages of their own:
+    # every option is still on exactly one page, so numbers still map.
+    assert [i for p in pages for i in range(p.first, p.first + p.count)] == list(range(len(labels)))
+    assert all(p.count <= 2 for p in pages) and len(pages) <= len(labels) + 1
 
 
 def test_extension_characters_count_twice_when_fitting():

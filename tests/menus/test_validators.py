@@ -151,3 +151,42 @@ def test_formatted_integers_parse_back(n):
     for raw in (f"{n:,}", f"{n:,}".replace(",", " "), f"{n}kg", f"{n:,}".replace(",", ".")):
         assert parse_integer(raw) == n
         assert INTEGER(raw) == (n, None)
+
+
+# -- typed text: GSM-7 spellings, names that are only digits ----------------------
+
+NAME = build({"type": "text", "min": 2, "max": 60, "not_digits_only": True})
+
+
+@pytest.mark.parametrize(("raw", "result"), [
+    ("Nyiraneza Marie Goretti Uwimana", ("Nyiraneza Marie Goretti Uwimana", None)),
+    ("Mukamana Jeanne d\u2019Arc Uwineza Nyirahabimana Claudine", (
+        "Mukamana Jeanne d'Arc Uwineza Nyirahabimana Claudine", None)),  # ’ kept as '
+    ("A" * 60, ("A" * 60, None)),
+    ("A" * 61, (None, "err_too_long")),
+    ("00", (None, "err_digits_only")),   # the home key, not a name
+    ("98", (None, "err_digits_only")),   # the more key
+    (" 0 7 8 ", (None, "err_digits_only")),
+    ("0", (None, "err_too_short")),
+    ("Ana 2", ("Ana 2", None)),
+    ("{Ana}", ("{Ana}", None)),          # braces are GSM-7: kept
+    ("Fran\u00e7oise\u00a0Ingabire", ("Francoise Ingabire", None)),
+])
+def test_a_name_validator(raw, result):
+    assert NAME(raw) == result
+
+
+def test_digits_only_names_are_accepted_unless_refused():
+    assert build({"type": "text"})("98") == ("98", None)
+    assert build({"type": "text"}).error_keys == ERROR_KEYS["text"]
+    assert NAME.error_keys == ERROR_KEYS["text"] + ("err_digits_only",)
+    assert {NAME(raw)[1] for raw in ("a", "a" * 61, "00")} == set(NAME.error_keys)
+
+
+@pytest.mark.parametrize(("spec", "reason"), [
+    ({"type": "text", "not_digits_only": "yes"}, "not_digits_only must be true or false"),
+    ({"type": "integer", "not_digits_only": True}, "not_digits_only applies to text validators only"),
+])
+def test_not_digits_only_is_checked(spec, reason):
+    with pytest.raises(ValueError, match=reason):
+        build(spec)

@@ -7,9 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import smsutil  # test-only oracle: an independent SMS splitter (pyproject, test extras)
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.sms import texts as smstexts
+from menus import gsm7
 from gateway.core.models import Language
 from gateway.sms.models import Message, MessageStatus
 
@@ -95,6 +99,60 @@ def test_units_are_checked_and_bad_shapes_reported():
     assert found(problems, "error", "a", "", "must map languages")
     assert smstexts.errors(smstexts.lint(["not", "a", "mapping"]))
     assert smstexts.errors(smstexts.lint({"templates": {}}))
+
+
+def test_each_character_outside_gsm7_is_named_with_its_replacement():
+    problems = smstexts.lint(data(receipt={**ok(), "fr": "Isoko: l\u2019annonce {code} \u2013 re\u00e7ue \U0001F600"}))
+    assert found(problems, "error", "receipt", "fr",
+                 "'\u2019' (U+2019 RIGHT SINGLE QUOTATION MARK): replace it with \"'\"; "
+                 "'\u2013' (U+2013 EN DASH): replace it with '-'; "
+                 "'\u00e7' (U+00E7 LATIN SMALL LETTER C WITH CEDILLA): replace it with 'c'; "
+                 "'\U0001F600' (U+1F600 GRINNING FACE): no GSM-7 replacement: reword")
+
+
+@pytest.mark.parametrize(("text", "parts"), [
+    ("", 1),
+    ("a" * 160, 1),
+    ("a" * 161, 2),
+    ("a" * 306, 2),
+    ("a" * 307, 3),
+    ("a" * 152 + "\u20ac" + "a" * 152, 3),  # the escape pair is not split across parts 1 and 2
+    ("a" * 151 + "\u20ac" + "a" * 153, 2),  # it ends part 1 exactly
+    ("\u20ac" * 80, 1),
+    ("\u20ac" * 81, 2),
+    ("\u00e7" * 70, 1),                       # UCS-2
+    ("\u00e7" * 71, 2),
+    ("\u00e7" * 134, 2),
+    ("\u00e7" * 135, 3),
+    ("\u00e7" * 66 + "\U0001F600" + "\u00e7" * 66, 3),  # the surrogate pair is not split
+    ("\u00e7" * 65 + "\U0001F600" + "\u00e7" * 67, 2),
+    ("\U0001F600" * 35, 1),
+    ("\U0001F600" * 36, 2),
+    ("\U0001F600" * 67, 3),                  # 134 units, but 33 emoji a part (66 of 67 units)
+])
+def test_segments_never_split_a_character(text, parts):
+    assert smstexts.segments(text) == parts
+
+
+def oracle(text: str) -> int:
+    """Parts by smsutil, which splits by walking characters (GSM 03.38,
+    escape pairs and surrogate pairs kept whole). Its alphabet also holds
+    ESC, which ours (and the strategies below) leave out."""
+    return len(smsutil.split(text).parts) if text else 1
+
+
+GSM7_TEXT = st.text(alphabet=sorted(gsm7.BASIC | gsm7.EXTENSION), max_size=700)
+# Mostly GSM-7 with extension characters, so parts end on escape pairs often.
+EXTENDED = st.text(alphabet=st.sampled_from(sorted(gsm7.EXTENSION) + ["a", "b", " "]), max_size=700)
+UNICODE = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=400)
+EMOJI = st.text(alphabet=st.sampled_from(["\U0001F600", "\U0001F33D", "\u00e7", "a", "\u20ac"]),
+                min_size=1, max_size=400)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(GSM7_TEXT, EXTENDED, UNICODE, EMOJI))
+def test_segments_agree_with_an_independent_splitter(text):
+    assert smstexts.segments(text) == oracle(text)
 
 
 def test_segments_use_the_menus_alphabet():
