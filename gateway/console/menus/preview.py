@@ -76,8 +76,11 @@ def _sample_pages(menu: Menu, screen: Screen, lang: str, values: dict) -> list:
         labels = []
     more = f"{menu.keys['more']}. {fill(menu.strings.get('more', {}))}"
     back = f"{menu.keys['back']}. {fill(menu.strings.get('back', {}))}" if screen.back else None
+    # The room the engine keeps on every page for an error line, so the
+    # sample pages are cut as the phone's are.
+    reserve = max((gsm7.length(fill(menu.strings.get(k, {}))) + 1 for k in screen.error_keys()), default=0)
     return paginate(fill(screen.text), labels, limit=menu.limit, more=more, back=back,
-                    max_options=menu.max_options)
+                    max_options=menu.max_options, reserve=reserve)
 
 
 def _views(pages, limit: int) -> list[PageView]:
