@@ -3,6 +3,7 @@ ready to answer the first dial, and `/healthz` tells a load balancer when a
 deploy cannot serve (no published menu)."""
 from __future__ import annotations
 
+from gateway import app as old_address
 from gateway.core.db import Database
 from gateway.core.settings import Settings
 from gateway.market.models import District, Product
@@ -57,3 +58,7 @@ def test_healthz_is_503_when_no_menu_is_published(tmp_path, redis_client):
         assert health.get_json() == {"redis": True, "database": True, "menu": False}
     finally:
         services.db.dispose()
+
+
+def test_the_old_factory_address_still_builds_the_app():
+    assert old_address.create_app is create_app  # what older deploy scripts name
