@@ -58,11 +58,6 @@ def day_start(day: date, tz: ZoneInfo | None = None) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz or zone()).astimezone(timezone.utc)
 
 
-def today(tz: ZoneInfo | None = None) -> date:
-    """Today's date in the console's zone."""
-    return datetime.now(timezone.utc).astimezone(tz or zone()).date()
-
-
 def register_filters(app) -> None:
     app.add_template_filter(gsm7_marked, "gsm7")
     app.add_template_filter(when, "when")

@@ -130,7 +130,7 @@ def line(chart_id: str, title: str, days: list[str], points: dict[str, float | N
     return Markup("".join(out))
 
 
-LABEL_CHARS = 34  # a step label longer than this is cut (the full text is its tooltip)
+LABEL_CHARS = 30  # a longer step label is cut to fit its 200 units (the full text is its tooltip)
 
 
 def _cut(text: str, limit: int = LABEL_CHARS) -> str:
