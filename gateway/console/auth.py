@@ -117,8 +117,9 @@ def requires(role: Role | str = Role.VIEWER):
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after log-in: only a path inside the console, never another site."""
-    default = url_for("console.index")
+    """Where to go after log-in: `target` if it is a path inside the console
+    (never another site), else the dashboard."""
+    default = url_for("console.dashboard")  # the front page: what an operator logs in to see
     if not target:
         return default
     parts = urlsplit(target)

@@ -1,11 +1,17 @@
 """Helpers that shape data for the console's templates: GSM-7 marking, dates,
 lint problems grouped by screen, diffs. Everything returned as Markup is
-built from escaped pieces; user text is never trusted as HTML."""
+built from escaped pieces; user text is never trusted as HTML.
+
+Times: every stored time is UTC; the console shows them in the zone of the
+`TZ` setting (`zone()`), converted here explicitly — never through the
+process's local time, which TZ also sets for libc."""
 from __future__ import annotations
 
 import difflib
-from datetime import datetime
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from markupsafe import Markup, escape
 
 from menus import gsm7
@@ -27,13 +33,35 @@ def gsm7_marked(text: str) -> Markup:
     return Markup("").join(out)
 
 
+def zone() -> ZoneInfo:
+    """The zone this app's console shows times in (the `TZ` setting)."""
+    return current_app.extensions["isoko"].settings.zone
+
+
+def local(value: datetime, tz: ZoneInfo | None = None) -> datetime:
+    """`value` (aware, UTC as stored) in the console's zone."""
+    return value.astimezone(tz or zone())
+
+
 def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    """A time as the console shows it: local, to the minute, with the zone's abbreviation."""
+    return local(value).strftime("%Y-%m-%d %H:%M %Z") if value else ""
+
+
+def stamp(value: datetime | None) -> str:
+    """A time for a CSV file: ISO 8601 in the console's zone, with its offset."""
+    return local(value).isoformat() if value else ""
+
+
+def day_start(day: date, tz: ZoneInfo | None = None) -> datetime:
+    """The UTC instant the local calendar `day` begins."""
+    return datetime.combine(day, time.min, tzinfo=tz or zone()).astimezone(timezone.utc)
 
 
 def register_filters(app) -> None:
     app.add_template_filter(gsm7_marked, "gsm7")
     app.add_template_filter(when, "when")
+    app.add_template_global(lambda: str(zone()), "console_zone")
 
 
 def problem_dict(problem: Problem) -> dict:

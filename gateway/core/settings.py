@@ -23,11 +23,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_SERVICE_CODE = "*384*7#"
+DEFAULT_TZ = "Africa/Kigali"
 SERVE_MODE = "serve"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_CALLBACK_TOKEN = 16
@@ -131,12 +133,21 @@ class Settings:
     screen_limit: int = 160
     log_level: str = "INFO"
     order_ttl_minutes: int = 1440
+    # The IANA zone the console shows times in. Only for display: every
+    # stored time is UTC and is converted explicitly, never through the
+    # process's local time (which TZ also sets, for libc).
+    tz: str = DEFAULT_TZ
     sms: SmsConfig = field(default_factory=lambda: SmsConfig())
 
     @property
     def embedded_redis(self) -> bool:
         """True when no REDIS_URL is set: use the in-process store (single process only)."""
         return self.redis_url is None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """`tz` as a time zone (validated by `from_env`)."""
+        return ZoneInfo(self.tz)
 
     @property
     def sms_provider(self) -> str:
@@ -176,6 +187,7 @@ class Settings:
             "log_level": reader.log_level(),
             # How long a seller has to answer an order before it expires.
             "order_ttl_minutes": reader.integer("ORDER_TTL_MINUTES", 1440, 5, 10080),
+            "tz": reader.time_zone(),
         }
         values["sms"] = reader.sms()
         if reader.problems:
@@ -320,6 +332,17 @@ class _Reader:
                 continue
             good[name] = raw
         return SmsConfig.from_env(good)
+
+    def time_zone(self) -> str:
+        """TZ as an IANA name. glibc's ":Area/City" form is accepted; POSIX
+        rule strings ("EAT-3") are not: the console needs a zone database name."""
+        name = (self.get("TZ") or DEFAULT_TZ).removeprefix(":")
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):  # ValueError: not a plain key ("../x", "/etc/...")
+            self.problem("TZ", f"must be an IANA time zone such as {DEFAULT_TZ} or UTC, got {name!r}")
+            return DEFAULT_TZ
+        return name
 
     def log_level(self) -> str:
         level = (self.get("LOG_LEVEL") or "INFO").upper()

@@ -85,7 +85,7 @@ class UssdService:
     def _apply(self, hop: Hop, begin: Begin) -> str:
         record = begin.record or Record()
         lang = (record.state or {}).get("vals", {}).get("lang", "rw")
-        snapshot, keep, queued = None, True, []
+        snapshot, keep, queued, failed = None, True, [], False
         try:
             with ExitStack() as stack:
                 turn, menu, queued = self._turn(hop, begin, record, stack)
@@ -97,12 +97,13 @@ class UssdService:
                           hop.session_id[:40], mask(hop.phone), len(hop.text))
             reply = "END " + SORRY.get(lang, SORRY["en"])
             record.state = dict(record.state or {}, end=True)
+            failed = True
         record.hops += 1
         record.remember(hop.text, reply)
         # The SQL is committed: queued SMS ride in the same round trip as the
         # session. If Redis fails here, their rows stay `queued` for the sweep.
         self.store.finish(hop.session_id, hop.phone, record, snapshot=snapshot, keep_snapshot=keep,
-                          extra=queued)
+                          extra=queued, failed=failed)
         return reply
 
     # -- the engine part ------------------------------------------------------

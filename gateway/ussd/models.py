@@ -1,5 +1,5 @@
-"""USSD tables: published menu versions with their heads, and the
-end-of-session notes the provider sends.
+"""USSD tables: published menu versions with their heads, and one row per
+USSD session: what the gateway saw of it, and what the provider reported.
 """
 from __future__ import annotations
 
@@ -49,7 +49,15 @@ class MenuHead(Base):
 
 
 class UssdSessionLog(Base):
-    """The provider's end-of-session notification, one row per sessionId."""
+    """One row per provider sessionId, written from two sides.
+
+    The gateway's own account (`gateway.ussd.sessionlog`, drained from the
+    hop stream): `started_at`, `last_hop_at`, `hop_count`, `last_hop`
+    ("continue", "end" or "error"), `language`, `last_screen`. The provider's
+    end-of-session notification (`gateway.ussd.events`), where it arrives:
+    `status`, `cost`, `phone`, `duration_ms`, `hops` (the provider's count)
+    and the rest. Either side may come first; neither erases the other's.
+    """
 
     __tablename__ = "ussd_sessions"
 
@@ -57,7 +65,8 @@ class UssdSessionLog(Base):
     phone: Mapped[str | None] = mapped_column(String(16), index=True)
     service_code: Mapped[str | None] = mapped_column(String(40))
     network_code: Mapped[str | None] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    # The provider's status; None until (unless) its notification arrives.
+    status: Mapped[str | None] = mapped_column(String(16), index=True)
     date: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     hops: Mapped[int | None] = mapped_column(Integer)
@@ -67,3 +76,8 @@ class UssdSessionLog(Base):
     last_reply: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_hop_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hop_count: Mapped[int | None] = mapped_column(Integer)
+    last_hop: Mapped[str | None] = mapped_column(String(8))
+    language: Mapped[str | None] = mapped_column(String(2))

@@ -7,7 +7,14 @@ waits for the winner's reply instead of applying the hop a second time.
 
 Round trip 1 (`begin`): take the lock, read the record, the phone's resume
 snapshot and the published menu version, pipelined. Round trip 2 (`finish`):
-write the record and the snapshot, release the lock, pipelined.
+write the record and the snapshot, append the hop's summary to the hop
+stream, release the lock, pipelined.
+
+The hop stream (`HOPS_STREAM`) is how the gateway keeps its own account of
+sessions without SQL on the hop: one small entry per applied hop (session id,
+time, screen, continue/end/error, hop count, language; no phone number),
+capped at about HOPS_MAXLEN entries. `gateway.ussd.sessionlog.drain` folds it
+into one SQL row per session.
 """
 from __future__ import annotations
 
@@ -23,6 +30,23 @@ LOCK_MS = 10_000  # the provider gives up after ~10 s; a hop never holds longer
 REPLIES_KEPT = 6
 # A head read back from SQL is cached this long (see SessionStore.set_head).
 HEAD_TTL = 10
+HOPS_STREAM = f"{PREFIX}:hops"
+# Hops kept when no drain runs (about a day of a busy service at ~1 hop/s);
+# approximate trimming (~) keeps XADD O(1).
+HOPS_MAXLEN = 100_000
+# What a hop summary's "o" says: the reply continued, ended, or was the
+# polite END of a hop that failed.
+CONTINUE, END, ERROR = "c", "e", "x"
+
+
+def hop_summary(session_id: str, record: "Record", *, failed: bool, at: float) -> dict[str, str]:
+    """The hop stream's entry for a hop that left `record` behind (its reply
+    remembered, `hops` counted)."""
+    state = record.state or {}
+    screen = "resume" if record.offer is not None else state.get("scr")
+    outcome = ERROR if failed else END if (record.reply or "").startswith("END") else CONTINUE
+    return {"s": session_id, "t": f"{at:.3f}", "scr": str(screen or ""), "o": outcome,
+            "n": str(record.hops), "l": str(state.get("vals", {}).get("lang") or "")}
 
 
 def head_key(menu: str) -> str:
@@ -94,10 +118,12 @@ class SessionStore:
                      json.loads(resume) if resume else None, int(head) if head else None)
 
     def finish(self, session_id: str, phone: str, record: Record, *, snapshot: dict | None,
-               keep_snapshot: bool, extra=()) -> None:
-        """Save the record, set or clear the resume snapshot, release the lock (1 round trip).
+               keep_snapshot: bool, extra=(), failed: bool = False) -> None:
+        """Save the record, set or clear the resume snapshot, note the hop in
+        the hop stream, release the lock (1 round trip).
 
         `snapshot` None with `keep_snapshot` False deletes the phone's snapshot.
+        `failed`: the reply is the polite END of a hop that raised.
         Each callable in `extra` may add its own commands to the same pipeline
         (work queued by the hop's actions)."""
         skey, lkey, rkey = self._keys(session_id, phone)
@@ -109,6 +135,8 @@ class SessionStore:
             pipe.set(rkey, json.dumps(snapshot, separators=(",", ":")), ex=self.resume_ttl)
         elif not keep_snapshot:
             pipe.delete(rkey)
+        pipe.xadd(HOPS_STREAM, hop_summary(session_id, record, failed=failed, at=time.time()),
+                  maxlen=HOPS_MAXLEN, approximate=True)
         pipe.delete(lkey)
         pipe.execute()
 

@@ -37,6 +37,7 @@ from gateway.orders.jobs import expire_orders
 from gateway.sms import queue as queues
 from gateway.sms.jobs import tick as sms_tick
 from gateway.sms.sweep import sweep
+from gateway.ussd.sessionlog import drain_hops
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ PERIODIC: list[tuple[float, Callable[[], object]]] = [
     (2, sms_tick),  # wakes a drain for due retries, after a hold, for lost wake-ups
     (60, sweep),  # re-adds queued rows, settles stale `sending` rows
     (60, expire_orders),  # unanswered orders expire; both sides told
+    (10, drain_hops),  # the hop stream into one row per USSD session (the dashboard's sessions)
 ]
 
 DUE_KEY = "isoko:periodic:due:{path}"

@@ -43,8 +43,10 @@ REVISION_TABLES = {
         "audit_log",
         "drafts",
     },
+    "0004": set(),  # the gateway's own session columns on ussd_sessions
 }
 TABLES = set().union(*REVISION_TABLES.values())
+SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}
 # Columns 0002 adds to an existing table (delivery reports, sender id, retries).
 MESSAGE_COLUMNS_0002 = {
     "delivery_status",
@@ -129,6 +131,19 @@ def test_each_revision_adds_its_tables_and_goes_back_cleanly(empty_database):
                     " 'sent', 1, 1, CURRENT_TIMESTAMP)"))
         if revision == "0002":
             assert MESSAGE_COLUMNS_0002 <= column_names(db, "messages")
+        if revision == "0003":
+            with db.engine.begin() as connection:
+                connection.execute(sa.text(
+                    "INSERT INTO ussd_sessions (session_id, status, received_at)"
+                    " VALUES ('ATUid_old', 'Success', CURRENT_TIMESTAMP)"))
+        if revision == "0004":
+            assert SESSION_COLUMNS_0004 <= column_names(db, "ussd_sessions")
+            with db.engine.begin() as connection:  # a session only the gateway saw: no status
+                connection.execute(sa.text("INSERT INTO ussd_sessions (session_id, received_at, hop_count)"
+                                           " VALUES ('gw-1', CURRENT_TIMESTAMP, 3)"))
+                assert connection.execute(sa.text(
+                    "SELECT session_id, status, hop_count FROM ussd_sessions ORDER BY session_id")).all() == [
+                    ("ATUid_old", "Success", None), ("gw-1", None, 3)]
     # A message sent before 0002 is still there after it (SQLite rebuilds the table).
     with db.engine.connect() as connection:
         assert connection.execute(sa.text(

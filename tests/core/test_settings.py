@@ -33,6 +33,7 @@ def test_defaults_in_serve_mode(tmp_path, monkeypatch):
     assert settings.resume_ttl_seconds == 600
     assert settings.screen_limit == 160
     assert settings.log_level == "INFO"
+    assert settings.tz == "Africa/Kigali" and str(settings.zone) == "Africa/Kigali"
 
 
 def test_serve_generates_a_fresh_secret_key_per_start():
@@ -62,6 +63,7 @@ def test_every_variable_is_read():
             "USSD_RESUME_TTL": "900",
             "USSD_SCREEN_LIMIT": "182",
             "LOG_LEVEL": "debug",
+            "TZ": "Europe/Paris",
         },
         mode="web",
     )
@@ -76,6 +78,7 @@ def test_every_variable_is_read():
     assert (settings.session_ttl_seconds, settings.resume_ttl_seconds) == (120, 900)
     assert settings.screen_limit == 182
     assert settings.log_level == "DEBUG"
+    assert settings.tz == "Europe/Paris"
 
 
 def test_empty_variables_count_as_unset():
@@ -123,6 +126,9 @@ def test_settings_are_frozen():
         ({"USSD_SCREEN_LIMIT": "119"}, "serve", "USSD_SCREEN_LIMIT", "between 120 and 182"),
         ({"USSD_SCREEN_LIMIT": "183"}, "serve", "USSD_SCREEN_LIMIT", "between 120 and 182"),
         ({"LOG_LEVEL": "LOUD"}, "serve", "LOG_LEVEL", "one of"),
+        ({"TZ": "Africa/Kigaly"}, "serve", "TZ", "IANA time zone"),
+        ({"TZ": "../../etc/passwd"}, "serve", "TZ", "IANA time zone"),
+        ({"TZ": "EAT-3"}, "serve", "TZ", "IANA time zone"),
     ],
 )
 def test_each_invalid_variable_is_named_with_its_reason(env, mode, variable, reason):
@@ -130,6 +136,12 @@ def test_each_invalid_variable_is_named_with_its_reason(env, mode, variable, rea
     assert len(problems) == 1, problems
     assert problems[0].startswith(f"{variable}: ")
     assert reason in problems[0]
+
+
+@pytest.mark.parametrize(("raw", "zone"), [("UTC", "UTC"), (":Africa/Kigali", "Africa/Kigali"),
+                                           (" Europe/London ", "Europe/London"), ("", "Africa/Kigali")])
+def test_time_zones_are_iana_names(raw, zone):
+    assert Settings.from_env({"TZ": raw}).tz == zone
 
 
 @pytest.mark.parametrize(
@@ -160,13 +172,14 @@ def test_all_problems_are_reported_at_once():
         "USSD_RESUME_TTL": "x",
         "USSD_SCREEN_LIMIT": "999",
         "LOG_LEVEL": "chatty",
+        "TZ": "Mars/Olympus_Mons",
     }
     with pytest.raises(SettingsError) as caught:
         Settings.from_env(env, mode="web")
     named = {p.split(":", 1)[0] for p in caught.value.problems}
     assert named == {
         "SECRET_KEY", "REDIS_URL", "USSD_SERVICE_CODE", "CALLBACK_TOKEN", "AT_API_KEY",
-        "AT_API_URL", "USSD_SESSION_TTL", "USSD_RESUME_TTL", "USSD_SCREEN_LIMIT", "LOG_LEVEL",
+        "AT_API_URL", "USSD_SESSION_TTL", "USSD_RESUME_TTL", "USSD_SCREEN_LIMIT", "LOG_LEVEL", "TZ",
     }
     message = str(caught.value)
     for variable in named:

@@ -7,6 +7,7 @@ from gateway.console.access.forms import LoginForm
 from gateway.console.auth import current_operator, log_in, log_out, requires, safe_next, services
 from gateway.console.blueprint import bp
 from gateway.console.common.forms import ConfirmForm, posted, validated
+from gateway.console.present import when
 from gateway.operators import accounts as operators
 from gateway.operators.models import Role
 
@@ -14,7 +15,8 @@ from gateway.operators.models import Role
 @bp.get("/")
 @requires(Role.VIEWER)
 def index():
-    return redirect(url_for("console.menus"))
+    """The front page is the dashboard: what an operator opens the console to see."""
+    return redirect(url_for("console.dashboard"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -44,7 +46,7 @@ def _refusal(result) -> str:
     if result.outcome == "locked":
         minutes = int(operators.LOCK_OUT.total_seconds() // 60)
         return (f"Too many failed log-ins: this account is locked for {minutes} minutes "
-                f"(until {result.locked_until:%H:%M} UTC). Try again later or ask an admin.")
+                f"(until {when(result.locked_until)}). Try again later or ask an admin.")
     if result.outcome == "disabled":
         return "This account is disabled. Ask an admin."
     return "Wrong username or password."

@@ -130,12 +130,22 @@ def line(chart_id: str, title: str, days: list[str], points: dict[str, float | N
     return Markup("".join(out))
 
 
-def funnel(chart_id: str, title: str, steps, series, *, width: float = 640, row: float = 26) -> Markup:
+LABEL_CHARS = 30  # a longer step label is cut to fit its 200 units (the full text is its tooltip)
+
+
+def _cut(text: str, limit: int = LABEL_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "\N{HORIZONTAL ELLIPSIS}"
+
+
+def funnel(chart_id: str, title: str, steps, series, *, labels: dict[str, str] | None = None,
+           width: float = 640, row: float = 26) -> Markup:
     """Horizontal bars, one row per step, stacked by series.
 
-    steps: [(step label, {key: n})]; series: [(key, label, colour)].
+    steps: [(step id, {key: n})]; series: [(key, label, colour)]; labels:
+    step id -> what the row is called (default: the id). `data-step` is the id.
     """
-    label_w = 110
+    labels = labels or {}
+    label_w = 200
     height = PAD_TOP + row * len(steps) + 8
     top = _nice_max(max((sum(c.values()) for _, c in steps), default=0))
     plot_w = width - label_w - 50
@@ -144,7 +154,10 @@ def funnel(chart_id: str, title: str, steps, series, *, width: float = 640, row:
     out += _legend(series)
     for i, (step, counts) in enumerate(steps):
         y = PAD_TOP + row * i
-        out.append(f'<text x="{label_w - 6}" y="{_num(y + row * .6)}" text-anchor="end">{escape(step)}</text>')
+        name = labels.get(step, step)
+        out.append(f'<text class="step-label" data-step="{escape(step)}" x="{label_w - 6}" '
+                   f'y="{_num(y + row * .6)}" text-anchor="end"><title>{escape(name)}</title>'
+                   f'{escape(_cut(name))}</text>')
         x = float(label_w)
         for key, label, colour in series:
             n = counts.get(key, 0)
@@ -153,7 +166,7 @@ def funnel(chart_id: str, title: str, steps, series, *, width: float = 640, row:
             w = plot_w * n / top
             out.append(f'<rect class="bar bar-{escape(key)}" data-step="{escape(step)}" data-series="{escape(key)}" '
                        f'data-value="{n}" x="{_num(x)}" y="{_num(y + 3)}" width="{_num(w)}" height="{_num(row - 8)}" '
-                       f'fill="{escape(colour)}"><title>{escape(step)}: {n} {escape(label)}</title></rect>')
+                       f'fill="{escape(colour)}"><title>{escape(name)}: {n} {escape(label)}</title></rect>')
             x += w
         out.append(f'<text class="step-total" data-step="{escape(step)}" x="{_num(x + 4)}" '
                    f'y="{_num(y + row * .6)}" fill="#5f6b66">{sum(counts.values())}</text>')

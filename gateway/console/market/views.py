@@ -10,7 +10,7 @@ CSV export takes the same ones, streamed in batches.
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta, timezone
+from datetime import timedelta
 
 from flask import abort, render_template, request
 from sqlalchemy import or_, select
@@ -20,6 +20,7 @@ from gateway.console.auth import requires, services
 from gateway.console.blueprint import bp
 from gateway.console.market import paging
 from gateway.console.nav import add_item
+from gateway.console.present import day_start, stamp
 from gateway.core.phones import InvalidPhone, normalize
 from gateway.market.models import District, Listing, ListingStatus, Producer, Product
 from gateway.operators.models import Role
@@ -97,6 +98,18 @@ def market_listings():
 # --- orders ------------------------------------------------------------------
 
 _Seller = aliased(Producer, name="seller")
+# A USSD order's buyer is a producer (`Order.buyer_id`); an API order names its
+# buyer in its own columns. The order pages show whichever the order has.
+_Buyer = aliased(Producer, name="buyer")
+_ORDER_COLUMNS = (Order, Listing.product_id, Listing.grade, _Seller.name, _Seller.phone, _Buyer.name,
+                  _Buyer.phone)
+
+
+def _order_select():
+    return (select(*_ORDER_COLUMNS)
+            .join(Listing, Listing.id == Order.listing_id)
+            .join(_Seller, _Seller.id == Order.seller_id)
+            .outerjoin(_Buyer, _Buyer.id == Order.buyer_id))
 
 ORDER_CSV_HEADER = ["code", "created_at", "status", "channel", "product", "grade", "quantity", "unit_price",
                     "total", "seller", "seller_phone", "buyer", "buyer_phone", "expires_at", "answered_at"]
@@ -105,28 +118,26 @@ ORDER_CSV_HEADER = ["code", "created_at", "status", "channel", "product", "grade
 def _order_filters():
     status = paging.query_choice("status", {s.value for s in OrderStatus})
     start, end = paging.query_day("from"), paging.query_day("to")
-    stmt = (select(Order, Listing.product_id, Listing.grade, _Seller.name, _Seller.phone)
-            .join(Listing, Listing.id == Order.listing_id)
-            .join(_Seller, _Seller.id == Order.seller_id))
+    stmt = _order_select()
     if status:
         stmt = stmt.where(Order.status == OrderStatus(status))
+    # The days are the console's local days, as the list shows its times.
     if start:
-        stmt = stmt.where(Order.created_at >= datetime.combine(start, time.min, tzinfo=timezone.utc))
+        stmt = stmt.where(Order.created_at >= day_start(start))
     if end:
-        stmt = stmt.where(Order.created_at < datetime.combine(end + timedelta(days=1), time.min,
-                                                              tzinfo=timezone.utc))
+        stmt = stmt.where(Order.created_at < day_start(end + timedelta(days=1)))
     filters = {k: v for k, v in (("status", status), ("from", start and start.isoformat()),
                                  ("to", end and end.isoformat())) if v}
     return stmt, filters
 
 
 def _order_item(row, names, masked) -> dict:
-    o, product_id, grade, seller, seller_phone = row
+    o, product_id, grade, seller, seller_phone, buyer, buyer_phone = row
     return {"id": o.id, "code": o.code, "created_at": o.created_at, "status": o.status.value,
             "channel": o.channel, "product": names.get(product_id, "?"), "grade": grade or "",
             "quantity": o.quantity, "unit_price": o.unit_price, "total": o.total, "seller": seller,
-            "seller_phone": paging.shown_phone(seller_phone, masked), "buyer": o.buyer_name or "",
-            "buyer_phone": paging.shown_phone(o.buyer_phone, masked), "expires_at": o.expires_at,
+            "seller_phone": paging.shown_phone(seller_phone, masked), "buyer": o.buyer_name or buyer or "",
+            "buyer_phone": paging.shown_phone(o.buyer_phone or buyer_phone, masked), "expires_at": o.expires_at,
             "answered_at": o.answered_at}
 
 
@@ -154,7 +165,7 @@ def market_orders_csv():
     def row(r):
         item = _order_item(r, names, masked)
         for k in ("created_at", "expires_at", "answered_at"):
-            item[k] = item[k].isoformat() if item[k] else ""
+            item[k] = stamp(item[k])
         return [item[k] if k.endswith("phone") else paging.csv_cell(item[k]) for k in ORDER_CSV_HEADER]
 
     return paging.csv_response("orders.csv", ORDER_CSV_HEADER, stmt, Order.id, row)
@@ -165,11 +176,7 @@ def market_orders_csv():
 def market_order(order_id: int):
     masked = paging.hides_phones()
     with services().db.session() as s:
-        row = s.execute(
-            select(Order, Listing.product_id, Listing.grade, _Seller.name, _Seller.phone)
-            .join(Listing, Listing.id == Order.listing_id)
-            .join(_Seller, _Seller.id == Order.seller_id)
-            .where(Order.id == order_id)).first()
+        row = s.execute(_order_select().where(Order.id == order_id)).first()
         if row is None:
             abort(404)
         item = _order_item(row, paging.product_names(s), masked)
@@ -234,7 +241,7 @@ def market_messages_csv():
     def row(r):
         item = _message_item(r[0], masked)
         for k in ("created_at", "delivered_at"):
-            item[k] = item[k].isoformat() if item[k] else ""
+            item[k] = stamp(item[k])
         return [item[k] if k == "recipient" else paging.csv_cell(item[k]) for k in MESSAGE_CSV_HEADER]
 
     return paging.csv_response("messages.csv", MESSAGE_CSV_HEADER, stmt, Message.id, row)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -25,7 +26,8 @@ def test_login_ok_redirects_into_the_console_and_is_audited(client_factory, gw):
     assert 'id="username"' in page and 'id="password"' in page and 'name="csrf_token"' in page
     response = console.login("eddie")
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/admin/")
+    assert response.headers["Location"] == "/admin/dashboard"  # lands on the dashboard
+    assert console.get("/admin/dashboard").status_code == 200
     menus = console.get("/admin/menus")
     assert menus.status_code == 200
     assert 'id="current-user"' in menus.get_data(as_text=True)
@@ -66,6 +68,9 @@ def test_five_failed_logins_lock_the_account_for_fifteen_minutes(client_factory,
     with gw.db.session() as s:
         row = operators.get(s, "eddie")
         assert row.failed_logins == 5
+        # The time the lock ends is said in Kigali's time (UTC+2), not UTC.
+        until = row.locked_until.astimezone(ZoneInfo("Africa/Kigali")).strftime("%Y-%m-%d %H:%M CAT")
+        assert f"(until {until})" in right.get_data(as_text=True)
         remaining = row.locked_until - datetime.now(timezone.utc)
         assert timedelta(minutes=14) < remaining <= timedelta(minutes=15)
     assert [a for a in audit_actions(gw, username="eddie") if a[0] == "lockout"]
@@ -134,7 +139,12 @@ def test_login_goes_back_to_the_page_asked_for_but_never_off_site(client_factory
         console = client_factory()
         console.get("/admin/login")
         response = console.post(f"/admin/login?next={target}", {"username": "vera", "password": PASSWORD})
-        assert response.headers["Location"] == "/admin/", target
+        assert response.headers["Location"] == "/admin/dashboard", target
+
+
+def test_the_front_page_and_a_logged_in_visit_to_the_login_page_open_the_dashboard(editor):
+    assert editor.get("/admin/").headers["Location"] == "/admin/dashboard"
+    assert editor.get("/admin/login").headers["Location"] == "/admin/dashboard"
 
 
 def test_forms_without_a_csrf_token_are_refused(client_factory, editor, gw):

@@ -3,20 +3,37 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
+from pathlib import Path
+
+import pytest
+import yaml
+from rq import SimpleWorker
 from sqlalchemy import select
 
 from gateway.console.market import analytics
 from gateway.console.market import charts
+from gateway.console.market import dashboard
+from gateway.core import jobs as context
+from gateway.sms import queue as queues
+from gateway.ussd.sessionlog import drain_hops
+from gateway.ussd.sessions import HOPS_STREAM
+from gateway.worker import periodic
+from menus.loader import load
+from tests.sim.fixtures import restore_signals  # noqa: F401
+from tests.ussd.helpers import Phone, option, register
 from gateway.market.models import District, Listing, Producer, Product
 from gateway.sms.models import Message, MessageStatus
 from gateway.orders.models import Order, OrderStatus
 from gateway.ussd.models import UssdSessionLog
 
+MENU_FILE = Path(__file__).resolve().parents[3] / "menus" / "definitions" / "marketplace.yaml"
+KIGALI = ZoneInfo("Africa/Kigali")  # the default TZ: the dashboard's days are Kigali's
 NOW = datetime.now(timezone.utc)
-TODAY = NOW.date()
+TODAY = NOW.astimezone(KIGALI).date()
 YESTERDAY = TODAY - timedelta(days=1)
-NOON_YESTERDAY = datetime.combine(YESTERDAY, time(12), tzinfo=timezone.utc)
+NOON_YESTERDAY = datetime.combine(YESTERDAY, time(12), tzinfo=KIGALI).astimezone(timezone.utc)
 
 
 def _svg(page: str, chart_id: str) -> str:
@@ -130,3 +147,89 @@ def test_chart_text_is_escaped():
                               {"2026-01-01": {"k": 2}})
     assert "<b>" not in svg and "<i>" not in svg and "&lt;b&gt;" in svg
     assert 'data-series="k" data-value="2"' in svg
+
+
+# --- sessions from the gateway's own records --------------------------------
+
+def _run_periodic_drain(gw) -> None:
+    """What a worker does every 10 s: the tick queues the drain, a worker runs it."""
+    context.configure(gw.db.url.render_as_string(hide_password=False), settings=gw.services.settings)
+    try:
+        assert periodic.tick(gw.redis, [(10, drain_hops)]) == ["gateway.ussd.sessionlog.drain_hops"]
+        SimpleWorker([queues.PERIODIC_QUEUE], connection=gw.redis, serializer=queues.SERIALIZER).work(burst=True)
+    finally:
+        context.reset()
+
+
+@pytest.mark.usefixtures("restore_signals")
+def test_a_journey_dialled_through_the_callback_is_counted_after_the_periodic_drain(viewer, gw):
+    phone = Phone(gw.http)
+    register(phone)  # a session left on the main menu: still in progress
+    body = phone.hop(option(phone.dial(), "Sell"))
+    assert phone.walk(option(body, "Coffee cherry"), "50", "700", "1").startswith("END Listed!")
+    page = viewer.get("/admin/dashboard").get_data(as_text=True)
+    assert "0 finished · 0 dropped · 0 failed" in page  # not drained yet
+    _run_periodic_drain(gw)
+    assert gw.redis.xlen(HOPS_STREAM) == 0
+    page = viewer.get("/admin/dashboard").get_data(as_text=True)
+    svg = _svg(page, "chart-sessions")
+    assert _bar(svg, day=TODAY.isoformat(), series="finished") == "1"
+    assert _bar(svg, day=TODAY.isoformat(), series="active") == "1"
+    assert "1 finished · 0 dropped · 0 failed · 1 in progress" in page
+
+
+def _gateway_session(db, sid, *, screen, last_hop, started, idle=timedelta(0), status=None):
+    with db.session() as s:
+        s.add(UssdSessionLog(session_id=sid, started_at=started, last_hop_at=started + idle, hop_count=3,
+                             last_hop=last_hop, last_screen=screen, language="en", status=status))
+
+
+def test_a_session_idle_after_a_question_counts_as_dropped_at_its_screen(viewer, gw):
+    ttl = gw.services.settings.session_ttl_seconds
+    long_ago = NOW - timedelta(hours=1)
+    _gateway_session(gw.db, "idle", screen="sell_price", last_hop="continue", started=long_ago)
+    _gateway_session(gw.db, "live", screen="sell_quantity", last_hop="continue", started=NOW)
+    _gateway_session(gw.db, "told", screen="buy_quantity", last_hop="continue", started=NOW, status="Incomplete")
+    _gateway_session(gw.db, "done", screen="sell_done", last_hop="end", started=long_ago, status="Incomplete")
+    _gateway_session(gw.db, "oops", screen="buy_confirm", last_hop="error", started=long_ago)
+    _gateway_session(gw.db, "edge", screen="ask_name", last_hop="continue",
+                     started=NOW - timedelta(seconds=ttl + 30))  # idle just past the TTL
+    page = viewer.get("/admin/dashboard").get_data(as_text=True)
+    assert "1 finished · 3 dropped · 1 failed · 1 in progress" in page
+    listing = _svg(page, "chart-funnel-listing")
+    assert _bar(listing, step="sell_price", series="dropped") == "1"
+    assert _bar(listing, step="sell_quantity") is None  # still in progress: not where it ended
+    assert _bar(_svg(page, "chart-funnel-buying"), step="buy_quantity", series="dropped") == "1"
+    assert _bar(_svg(page, "chart-funnel-buying"), step="buy_confirm", series="failed") == "1"
+    assert _bar(_svg(page, "chart-funnel-registration"), step="ask_name", series="dropped") == "1"
+
+
+def test_days_are_kigali_days(viewer, gw):
+    # 22:30 UTC yesterday (UTC) is 00:30 today in Kigali.
+    late = datetime.combine(TODAY - timedelta(days=1), time(22, 30), tzinfo=timezone.utc)
+    _gateway_session(gw.db, "late", screen="sell_done", last_hop="end", started=late)
+    page = viewer.get("/admin/dashboard").get_data(as_text=True)
+    svg = _svg(page, "chart-sessions")
+    assert _bar(svg, day=TODAY.isoformat(), series="finished") == "1"
+    assert _bar(svg, day=(TODAY - timedelta(days=1)).isoformat(), series="finished") is None
+    assert "days in Africa/Kigali" in page
+
+
+def test_the_funnel_names_screens_by_their_text(viewer, gw):
+    seed_sessions(gw.db)
+    page = viewer.get("/admin/dashboard").get_data(as_text=True)
+    listing = _svg(page, "chart-funnel-listing")
+    labels = dict(re.findall(r'class="step-label" data-step="([a-z_]+)"[^>]*><title>([^<]*)</title>', listing))
+    assert labels["sell_price"] == "Price per [product unit] in RWF?"
+    assert labels["sell_quantity"] == "[product label]: how many [product unit]?"
+    assert ">sell_price<" not in listing and ">sell_quantity<" not in listing
+    registration = _svg(page, "chart-funnel-registration")
+    assert "What is your name?" in registration
+
+
+def test_screen_titles_fall_back_to_the_id():
+    menu = load(yaml.safe_load(MENU_FILE.read_text()), 1)
+    assert dashboard.screen_title(menu, "no_such_screen") == "no_such_screen"
+    assert dashboard.screen_title(None, "sell_price") == "sell_price"
+    assert dashboard.screen_title(menu, "ask_name") == "What is your name?"
+    assert dashboard.screen_title(menu, "language").startswith("Isoko / ")

@@ -14,6 +14,10 @@ from gateway.market.models import District, Listing, ListingStatus, Producer, Pr
 from gateway.sms.models import Message, MessageStatus
 from gateway.orders.models import Order, OrderEvent, OrderStatus
 from gateway.core.phones import mask
+from gateway.operators import accounts as operators
+from gateway.operators.models import Role
+from gateway.orders.service import place_order
+from tests.console.conftest import PASSWORD, Console
 
 XSS = '<script>alert("x")</script>'
 SELLER = "+250788000001"
@@ -193,3 +197,70 @@ def test_market_needs_login(client_factory):
     anonymous = client_factory()
     response = anonymous.get("/admin/market/orders.csv")
     assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+
+
+# --- the truth: the buyer of a USSD order, and Kigali's time -------------------
+
+def _ussd_order(db, *, at: datetime | None = None) -> int:
+    """An order placed as the USSD action places it: the buyer is only a producer id."""
+    with db.session() as s:
+        buyer = s.scalar(select(Producer).where(Producer.phone == BUYER))
+        listing = s.scalar(select(Listing).where(Listing.code == "100001"))
+        order, _ = place_order(s, listing_id=listing.id, quantity=1, buyer_id=buyer.id, channel="ussd")
+        if at is not None:
+            order.created_at = at
+        s.flush()
+        return order.id
+
+
+def test_the_buyer_of_a_ussd_order_is_shown_masked_for_viewers(viewer, editor, gw):
+    seed_market(gw.db, orders=0)
+    order_id = _ussd_order(gw.db)
+    with gw.db.session() as s:
+        assert s.get(Order, order_id).buyer_phone is None  # nothing but buyer_id names the buyer
+    for url in (f"/admin/market/orders/{order_id}", "/admin/market/orders"):
+        seen = viewer.get(url).get_data(as_text=True)
+        assert "Mukamana" in seen and mask(BUYER) in seen and BUYER not in seen, url
+        assert BUYER in editor.get(url).get_data(as_text=True), url
+    rows = list(csv.reader(io.StringIO(viewer.get("/admin/market/orders.csv").get_data(as_text=True))))
+    row = dict(zip(rows[0], rows[1]))
+    assert (row["buyer"], row["buyer_phone"]) == ("Mukamana", mask(BUYER))
+
+
+def test_times_are_shown_in_kigali_time_and_say_so(viewer, gw):
+    seed_market(gw.db, orders=2, messages=1)  # order 200000 at 09:00 UTC = 11:00 in Kigali
+    with gw.db.session() as s:
+        order_id = s.scalar(select(Order.id).where(Order.code == "200000"))
+    for url in ("/admin/market/orders", f"/admin/market/orders/{order_id}", "/admin/market/messages"):
+        page = viewer.get(url).get_data(as_text=True)
+        assert "2026-03-10 11:00 CAT" in page, url
+        assert "09:00" not in page and " UTC" not in page, url
+        assert "Times are shown in Africa/Kigali." in page, url
+    detail = viewer.get(f"/admin/market/orders/{order_id}").get_data(as_text=True)
+    assert "2026-03-10 11:00 CAT" in detail.split('id="order-events"')[1]  # the history too
+    rows = list(csv.reader(io.StringIO(viewer.get("/admin/market/orders.csv").get_data(as_text=True))))
+    row = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}["200000"]
+    assert row["created_at"] == "2026-03-10T11:00:00+02:00" and row["expires_at"] == "2026-03-10T13:00:00+02:00"
+    rows = list(csv.reader(io.StringIO(viewer.get("/admin/market/messages.csv").get_data(as_text=True))))
+    assert dict(zip(rows[0], rows[1]))["created_at"] == "2026-03-10T11:00:00+02:00"
+
+
+def test_order_day_filters_are_kigali_days(viewer, gw):
+    seed_market(gw.db, orders=0)
+    # 22:30 UTC on the 10th is 00:30 on the 11th in Kigali.
+    _ussd_order(gw.db, at=datetime(2026, 3, 10, 22, 30, tzinfo=timezone.utc))
+    on_11th = viewer.get("/admin/market/orders?from=2026-03-11&to=2026-03-11").get_data(as_text=True)
+    assert on_11th.count('class="order"') == 1 and "2026-03-11 00:30 CAT" in on_11th
+    on_10th = viewer.get("/admin/market/orders?from=2026-03-10&to=2026-03-10").get_data(as_text=True)
+    assert on_10th.count('class="order"') == 0
+
+
+def test_another_time_zone_is_honoured_to_the_quarter_hour(gateway_factory):
+    gw = gateway_factory(env={"TZ": "Asia/Kathmandu"})  # UTC+05:45
+    seed_market(gw.db, orders=1, messages=0)
+    with gw.db.session() as s:
+        operators.create(s, "kim", PASSWORD, Role.VIEWER, actor="test")
+    console = Console(gw, gw.http)
+    assert console.login("kim").status_code == 302
+    page = console.get("/admin/market/orders").get_data(as_text=True)
+    assert "2026-03-10 14:45 +0545" in page and "Times are shown in Asia/Kathmandu." in page
