@@ -43,6 +43,7 @@ REVISION_TABLES = {
         "audit_log",
         "drafts",
     },
+    "0004": set(),  # producers.name to 60 characters; French catalogue names
 }
 TABLES = set().union(*REVISION_TABLES.values())
 # Columns 0002 adds to an existing table (delivery reports, sender id, retries).
