@@ -24,6 +24,9 @@ class Unit(enum.StrEnum):
 
 class ListingStatus(enum.StrEnum):
     ACTIVE = "active"
+    # Off sale because the seller opted out of SMS (STOP): they would never
+    # hear of an order. Their START puts exactly these back.
+    PAUSED = "paused"
     WITHDRAWN = "withdrawn"
     SOLD_OUT = "sold_out"
 
@@ -79,7 +82,7 @@ class Producer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(16), unique=True)
-    name: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(60))  # rules.NAME_MAX
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
     language: Mapped[Language] = mapped_column(str_enum(Language, 2))
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -16,7 +16,9 @@ from gateway.market.models import District, Product
 
 __all__ = ["MarketError", "NotFound", "NotOwner", "InvalidInput"]
 
-NAME_MIN, NAME_MAX = 2, 30
+# Names of real length ("Nyiraneza Marie Goretti Uwimana" is 31); screens
+# that show a name cut it to fit (the menu's `name` placeholder).
+NAME_MIN, NAME_MAX = 2, 60
 QUANTITY_MIN, QUANTITY_MAX = 1, 1_000_000
 PRICE_MIN, PRICE_MAX = 1, 100_000_000
 
@@ -60,6 +62,9 @@ def check_name(name: str) -> str:
     cleaned = " ".join(str(name).split())
     if not NAME_MIN <= len(cleaned) <= NAME_MAX:
         raise InvalidInput("invalid_name", f"name must be {NAME_MIN}-{NAME_MAX} characters")
+    # "00" or "98" typed where a name was asked is a navigation key, not a name.
+    if not any(ch.isalpha() for ch in cleaned):
+        raise InvalidInput("invalid_name", "name must contain a letter")
     return cleaned
 
 

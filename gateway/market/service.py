@@ -56,7 +56,7 @@ def register_producer(
     """Register a producer, or return the one already registered with `phone`
     unchanged (a redial or a replayed request must not fail or overwrite).
 
-    Validates: phone is E.164, name is 2-30 characters once stripped, the
+    Validates: phone is E.164, name is 2-60 characters once stripped with a letter, the
     district exists, language is rw/en/fr, consent time is timezone-aware.
     """
     existing = find_producer(s, phone)
@@ -298,6 +298,40 @@ def withdraw_listing(s: Session, *, producer_id: int, listing_id: int) -> Listin
         listing.updated_at = utcnow()
         s.flush()
     return listing
+
+
+def pause_listings(s: Session, phone: str) -> int:
+    """Take the listings of the producer registered with `phone` off sale
+    because they opted out of SMS: they would never hear of an order. Active
+    and sold-out listings are paused (a sold-out one would come back on sale
+    when an order expires); withdrawn ones are left alone. Returns how many
+    were paused (0 for a number that is not a producer's)."""
+    producer = find_producer(s, phone)
+    if producer is None:
+        return 0
+    paused = list(s.scalars(select(Listing).where(
+        Listing.producer_id == producer.id,
+        Listing.status.in_((ListingStatus.ACTIVE, ListingStatus.SOLD_OUT)))))
+    for listing in paused:
+        listing.status = ListingStatus.PAUSED
+        listing.updated_at = utcnow()
+    s.flush()
+    return len(paused)
+
+
+def restore_listings(s: Session, phone: str) -> int:
+    """Put back exactly the listings `pause_listings` took off sale: on sale
+    again, or sold out if nothing is left. Returns how many."""
+    producer = find_producer(s, phone)
+    if producer is None:
+        return 0
+    paused = list(s.scalars(select(Listing).where(Listing.producer_id == producer.id,
+                                                  Listing.status == ListingStatus.PAUSED)))
+    for listing in paused:
+        listing.status = ListingStatus.ACTIVE if listing.quantity > 0 else ListingStatus.SOLD_OUT
+        listing.updated_at = utcnow()
+    s.flush()
+    return len(paused)
 
 
 def format_rwf(n: int) -> str:

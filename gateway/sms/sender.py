@@ -38,8 +38,9 @@ from gateway.sms.throttle import Throttle
 log = logging.getLogger("gateway.sms.jobs")
 
 # Replies the opted-out still get: the confirmation of their STOP (the last
-# SMS they receive) and the answer to a HELP they sent themselves.
-OPT_OUT_EXEMPT = frozenset({"sms_stop", "sms_help"})
+# SMS they receive; a seller's also says their listings are paused) and the
+# answer to a HELP they sent themselves.
+OPT_OUT_EXEMPT = frozenset({"sms_stop", "sms_stop_seller", "sms_help"})
 UNKNOWN_OUTCOME = "unknown_outcome"
 STALE_RESCORE = 60.0  # seconds before a drain looks again at a row another worker holds
 

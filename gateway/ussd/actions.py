@@ -47,6 +47,19 @@ class ActionEnv:
 Result = tuple[str, dict]
 Handler = Callable[[ActionEnv, dict], Result]
 
+# Screens show a name in at most this many characters (the menu's `name`
+# placeholder); a longer one is cut between words, not inside one.
+NAME_SHOWN = 30
+
+
+def shown_name(name: str, width: int = NAME_SHOWN) -> str:
+    """`name` cut to `width` at a word boundary ("Nyiraneza Marie Goretti
+    Uwimana" -> "Nyiraneza Marie Goretti"), or hard when one word is longer."""
+    if len(name) <= width:
+        return name
+    cut = name[:width + 1].rsplit(" ", 1)[0]
+    return cut if 0 < len(cut) <= width else name[:width]
+
 
 def identify(env: ActionEnv, values: dict) -> Result:
     """Registered or new; a registered seller who dialled an order's string
@@ -54,7 +67,7 @@ def identify(env: ActionEnv, values: dict) -> Result:
     producer = market.find_producer(env.session, env.phone)
     if producer is None:
         return "new", {}
-    found = {"producer_id": producer.id, "name": producer.name,
+    found = {"producer_id": producer.id, "name": shown_name(producer.name),
              "lang": str(producer.language), "district": str(producer.district_id)}
     return ("order" if values.get("dial_order") else "registered"), found
 
@@ -63,7 +76,7 @@ def register(env: ActionEnv, values: dict) -> Result:
     producer = market.register_producer(
         env.session, phone=env.phone, name=values["name"], district_id=int(values["district"]),
         language=values.get("lang", "rw"), consented_at=datetime.now(timezone.utc))
-    return "ok", {"producer_id": producer.id, "name": producer.name}
+    return "ok", {"producer_id": producer.id, "name": shown_name(producer.name)}
 
 
 def price_listing(env: ActionEnv, values: dict) -> Result:

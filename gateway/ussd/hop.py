@@ -3,9 +3,17 @@
 Load (1 Redis round trip) → replay check → engine step → actions in one SQL
 transaction → save (1 Redis round trip) → queued work after commit. Any crash
 becomes a polite END that is also stored, so a retransmission gets the same.
+
+No screen traps a caller: a redial is offered to continue only a journey
+worth resuming, named by the menu's `resume_<screen>` string ("Continue
+selling Coffee cherry, 50 kg?"), and `00` there leads to the main menu; an
+order opened from its dial string has the main menu behind it (0 and 00);
+a hop the provider sends mid-session that Redis has no record of (state
+lost) starts again with the menu's `lost` line above the first screen.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from contextlib import ExitStack
@@ -19,7 +27,7 @@ from gateway.core.phones import mask
 from gateway.ussd import actions, menustore
 from gateway.ussd.sessions import Begin, Record, SessionStore
 from gateway.ussd.sources import Sources
-from menus import engine
+from menus import engine, gsm7, texts
 from menus.loader import MenuCache
 from menus.model import Menu
 
@@ -29,13 +37,20 @@ MENU = "marketplace"
 SORRY = {
     "rw": "Habaye ikibazo. Mwongere mugerageze nyuma.",
     "en": "Sorry, something went wrong. Please try again later.",
-    "fr": "Desole, une erreur est survenue. Reessayez plus tard.",
+    "fr": "Désolé, une erreur est survenue. Réessayez plus tard.",
 }
 BUSY = {
     "rw": "Turacyakora ku cyifuzo cyawe. Ongera uhamagare.",
     "en": "Still working on your request. Please dial again.",
-    "fr": "Traitement en cours. Recomposez s'il vous plait.",
+    "fr": "Traitement en cours. Recomposez, merci.",
 }
+# The `lost` line of a menu that has none (see module docstring).
+LOST = {
+    "rw": "Twabuze aho wari ugeze. Ongera utangire.",
+    "en": "We lost your place. Please start again.",
+    "fr": "Nous avons perdu votre étape. Recommencez.",
+}
+RESUME_PREFIX = "resume_"
 
 
 @dataclass(frozen=True)
@@ -132,14 +147,20 @@ class UssdService:
     def _turn(self, hop: Hop, begin: Begin, record: Record, stack: ExitStack):
         tx = _LazyTransaction(self.db, stack)
         ctx = engine.Context(lambda name, vals, lang: self.sources.items(tx.session(), name, vals, lang))
+        fresh = False
         if record.offer is not None:
-            turn, menu = self._answer_offer(hop, begin, record, ctx)
+            turn, menu, fresh = self._answer_offer(hop, begin, record, ctx)
         elif record.state is None:
             turn, menu = self._first(hop, begin, ctx)
+            fresh = not isinstance(turn, _Offer)
         else:
             menu = self._menu(record.state["ver"], record.state.get("menu"))
             turn = engine.step(menu, record.state, _new_input(record.text or "", hop.text), ctx)
         turn = self._run_actions(menu, turn, hop, tx, ctx)
+        if fresh:
+            turn = _way_home(menu, turn, ctx)
+            if begin.record is None and hop.text and "dial_order" not in turn.state["vals"]:
+                turn = _lost(menu, turn)
         tx.commit()
         return turn, menu, tx.after_commit
 
@@ -171,14 +192,15 @@ class UssdService:
         return values
 
     def _answer_offer(self, hop: Hop, begin: Begin, record: Record, ctx):
+        """(turn, menu, whether the session starts afresh) for an answer to the offer."""
         menu = self._menu(record.offer["state"]["ver"], record.offer["state"].get("menu"))
         choice = _new_input(record.text or "", hop.text).strip()
         if choice == "1":
-            return engine.redisplay(menu, record.offer["state"], ctx), menu
-        if choice == "2":
+            return engine.redisplay(menu, record.offer["state"], ctx), menu, False
+        if choice in ("2", menu.keys["home"]):  # no, or the main menu key
             fresh = self._menu(self._head(begin))
-            return engine.start(fresh, self._start_values(hop), ctx), fresh
-        return _Offer(menu, record.offer, "invalid"), menu
+            return engine.start(fresh, self._start_values(hop), ctx), fresh, True
+        return _Offer(menu, record.offer, "invalid"), menu, False
 
     def _run_actions(self, menu: Menu, turn, hop: Hop, tx: "_LazyTransaction", ctx):
         """Carry out the turn's actions (they may chain) inside the hop's transaction."""
@@ -206,7 +228,49 @@ class UssdService:
             return None, False
         if state.get("scr") in (menu.start, menu.home) or not state.get("hist"):
             return None, False
+        if resume_question(menu, state) is None:  # nothing worth resuming here
+            return None, False
         return {"state": state}, False
+
+
+def resume_question(menu: Menu, state: dict) -> str | None:
+    """What the redial offer asks for a session dropped in `state`: the menu's
+    `resume_<screen>` string filled with the session's values, or None when
+    that screen is not worth resuming. A menu with no `resume_<screen>` string
+    at all (an older published version) asks its generic `resume` anywhere."""
+    lang = state.get("vals", {}).get("lang")
+    lang = lang if lang in menu.languages else menu.languages[0]
+    text = menu.strings.get(RESUME_PREFIX + str(state.get("scr")))
+    if text is None:
+        if any(key.startswith(RESUME_PREFIX) for key in menu.strings):
+            return None
+        return menu.string("resume", lang)
+    template = text.get(lang) or text.get("*") or text.get(menu.languages[0], "")
+    return texts.fill(template, state.get("vals", {}), menu.placeholders)
+
+
+def _way_home(menu: Menu, turn, ctx):
+    """A registered caller who starts a session inside a journey (an order
+    opened from its dial string) gets the main menu as the screen before it,
+    so back and the home key work as on every other screen."""
+    state = turn.state
+    if (turn.end or not menu.home or state.get("hist") or state.get("scr") in (menu.home, None)
+            or not state["vals"].get("producer_id")):
+        return turn
+    return engine.redisplay(menu, {**state, "hist": [menu.home]}, ctx)
+
+
+def _lost(menu: Menu, turn):
+    """The first page of a session whose state was lost, with one line saying
+    so above it (left off, and logged, if the page would not fit)."""
+    lang = turn.state["vals"].get("lang")
+    lang = lang if lang in menu.languages else menu.languages[0]
+    line = menu.string("lost", lang) or LOST.get(lang, LOST["en"])
+    text = f"{line}\n{turn.text}"
+    if gsm7.length(text) > menu.limit:
+        log.warning("lost-session line left off: screen %s would be too long", turn.state.get("scr"))
+        return turn
+    return dataclasses.replace(turn, text=text)
 
 
 def _new_input(previous: str, text: str) -> str:
@@ -226,9 +290,9 @@ class _Offer:
 
     def __init__(self, menu: Menu, snapshot: dict, error: str | None):
         lang = snapshot["state"].get("vals", {}).get("lang", menu.languages[0])
+        question = resume_question(menu, snapshot["state"]) or menu.string("resume", lang)
         lines = [menu.string(error, lang)] if error else []
-        lines += [menu.string("resume", lang), f"1. {menu.string('yes', lang)}",
-                  f"2. {menu.string('no', lang)}"]
+        lines += [question, f"1. {menu.string('yes', lang)}", f"2. {menu.string('no', lang)}"]
         self.text = "\n".join(lines)
         self.state = None
         self.offer = snapshot

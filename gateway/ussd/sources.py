@@ -3,7 +3,9 @@
 Districts and the catalogue change rarely and are read on many hops, so they
 are cached in process for a short while; a producer's listings are always read
 fresh. Each source declares the longest label it produces, which the linter
-uses to measure pages.
+uses to measure pages. Units are shown in the session's language, as the SMS
+write them (`units` in gateway/data/sms.yaml: kg, igice, pc, pce), never as
+the code's "piece".
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from gateway.market import service as market
 from gateway.market.models import Listing
 from gateway.orders import service as orders
+from gateway.sms import texts as smstexts
 from menus.engine import Item
 
 CACHE_SECONDS = 30.0
@@ -55,9 +58,15 @@ def _districts(s: Session, values: dict, lang: str) -> list[Item]:
     return [Item(str(d.id), d.name[:MAX_LABEL["districts"]]) for d in market.districts(s)]
 
 
+def _unit(s: Session, unit, lang: str) -> str:
+    """How `unit` is written after a number in `lang` (the published SMS texts' units)."""
+    return smstexts.unit_label(str(unit), lang, smstexts.published(s))
+
+
 def _products(s: Session, values: dict, lang: str) -> list[Item]:
     return [Item(str(p.id), p.name(lang)[:MAX_LABEL["products"]],
-                 {"unit": str(p.unit), "ref": p.reference_price}) for p in market.products(s)]
+                 {"unit": _unit(s, p.unit, lang), "ref": p.reference_price})
+            for p in market.products(s)]
 
 
 def _grades(s: Session, values: dict, lang: str) -> list[Item]:
@@ -78,11 +87,11 @@ def _my_listings(s: Session, values: dict, lang: str) -> list[Item]:
         if listing.product_id not in products:
             products[listing.product_id] = market.get_product(s, listing.product_id)
         product = products[listing.product_id]
-        name = product.name(lang)
-        label = f"{listing.code} {name} {listing.quantity:,}{product.unit}"[:MAX_LABEL["my_listings"]]
+        name, unit = product.name(lang), _unit(s, product.unit, lang)
+        label = f"{listing.code} {name} {listing.quantity:,} {unit}"[:MAX_LABEL["my_listings"]]
         items.append(Item(str(listing.id), label, {
             "code": listing.code, "quantity": listing.quantity, "price": listing.unit_price,
-            "unit": str(product.unit)}))
+            "unit": unit}))
     return items
 
 
@@ -93,14 +102,15 @@ def _offers(s: Session, values: dict, lang: str) -> list[Item]:
     except (KeyError, ValueError, market.MarketError):
         return []
     names = {d.id: d.name for d in market.districts(s)}
+    unit = _unit(s, product.unit, lang)
     items = []
     for listing, district_id in market.offers(s, product.id, exclude_producer=values.get("producer_id")):
         district = names.get(district_id, "")
         grade = product.grade_name(listing.grade, lang) if listing.grade else ""
-        label = " ".join(part for part in (f"{listing.unit_price:,} RWF", f"{listing.quantity:,}{product.unit}",
+        label = " ".join(part for part in (f"{listing.unit_price:,} RWF", f"{listing.quantity:,} {unit}",
                                            listing.grade or "", district) if part)
         items.append(Item(str(listing.id), label[:MAX_LABEL["offers"]], {
-            "price": listing.unit_price, "quantity": listing.quantity, "unit": str(product.unit),
+            "price": listing.unit_price, "quantity": listing.quantity, "unit": unit,
             "district": district, "grade": grade, "code": listing.code}))
     return items
 
@@ -108,9 +118,10 @@ def _offers(s: Session, values: dict, lang: str) -> list[Item]:
 def order_values(s: Session, order, lang: str) -> dict:
     """What the order screens show, the same whether reached from the list or the dial string."""
     product = market.get_product(s, s.get(Listing, order.listing_id).product_id)
+    unit = _unit(s, product.unit, lang)
     return {"order": order.code, "order_code": order.code, "order_quantity": order.quantity,
-            "order_unit": str(product.unit), "order_total": order.total,
-            "order_label": f"{order.quantity:,}{product.unit} {product.name(lang)}"}
+            "order_unit": unit, "order_total": order.total,
+            "order_label": f"{order.quantity:,} {unit} {product.name(lang)}"}
 
 
 def _orders_to_answer(s: Session, values: dict, lang: str) -> list[Item]:

@@ -137,7 +137,7 @@ def test_products_are_the_catalogue_in_three_languages(api):
     assert [p["code"] for p in body["data"]] == [p["code"] for p in catalogue]
     parchment = next(p for p in body["data"] if p["code"] == "parchment_coffee")
     assert parchment["names"] == {"rw": "Ikawa ya parche", "en": "Parchment coffee",
-                                  "fr": "Cafe parche"}
+                                  "fr": "Café parche"}
     assert parchment["unit"] == "kg" and parchment["reference_price"] == 3200
     assert [g["code"] for g in parchment["grades"]] == ["A", "B", "C"]
     assert parchment["grades"][0]["names"]["en"] == "Grade A"

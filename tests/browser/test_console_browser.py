@@ -24,10 +24,10 @@ PASSWORD = "correct horse battery"
 MENU = "marketplace"
 SCREEN = "ask_name"
 SHIPPED = menustore.SHIPPED.joinpath(f"{MENU}.yaml").read_text(encoding="utf-8")
-OLD_FR = "Bienvenue sur Isoko, le marche des producteurs."
-NEW_FR = "Salut! Isoko, marche des producteurs.\nVotre nom complet?"
+OLD_FR = "Bienvenue sur Isoko, le marché des producteurs."
+NEW_FR = "Salut! Isoko, marché des producteurs.\nVotre nom complet?"
 # About 200 characters of words: one page of an input screen cannot hold it.
-TOO_LONG_FR = " ".join(["Bienvenue sur Isoko, le grand marche des producteurs du pays."] * 3
+TOO_LONG_FR = " ".join(["Bienvenue sur Isoko, le grand marché des producteurs du pays."] * 3
                        + ["Quel est votre nom complet?"])
 
 
@@ -102,10 +102,10 @@ def test_edit_lint_fix_publish_dial_and_roll_back(console, page):
     expect(page.locator("#screen-lint")).to_be_visible()
     expect(fr_errors(page)).to_have_count(0)
     page.goto(f"{base}/admin/menus/{MENU}/preview")
-    expect(page.locator("main")).to_contain_text("Salut! Isoko, marche des producteurs.")
+    expect(page.locator("main")).to_contain_text("Salut! Isoko, marché des producteurs.")
     screenshot(page, "console-preview", full_page=False)  # every screen: a tall page
     page.goto(f"{base}/admin/menus/{MENU}/preview?screen={SCREEN}")
-    expect(page.locator("main")).to_contain_text("Salut! Isoko, marche des producteurs.")
+    expect(page.locator("main")).to_contain_text("Salut! Isoko, marché des producteurs.")
     screenshot(page, f"console-preview-{SCREEN}")
 
     # Publish: a new version in service.
@@ -124,7 +124,7 @@ def test_edit_lint_fix_publish_dial_and_roll_back(console, page):
 
     # A new phone on the simulator hears the new text.
     asked = dial_in_french(page, base, "+250788100201")
-    assert asked.startswith("Salut! Isoko, marche des producteurs.")
+    assert asked.startswith("Salut! Isoko, marché des producteurs.")
     assert "Votre nom complet?" in asked
     screenshot(page, "console-simulator-new-text")
     page.click("#hangup")

@@ -343,7 +343,7 @@ def test_dial_registers_then_sells_and_queues_the_receipt(tmp_path):
     screens = dial(env, tmp_path, "1", parchment, "1", "50kg", "3000", "1")
     grades, quantity, price, confirm, done = screens[-5:]
     assert [grades.options()[n] for n in "123"] == ["Grade A", "Grade B", "Grade C"]
-    assert "how many kg" in quantity.text
+    assert "Parchment coffee: quantity (kg)?" in quantity.text
     assert "Price per kg in RWF?" in price.text
     assert "Parchment coffee Grade A" in confirm.text
     assert "50 kg x 3,000 RWF" in confirm.text and "Total: 150,000 RWF" in confirm.text

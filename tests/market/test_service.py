@@ -85,7 +85,9 @@ def test_districts_file_has_five_provinces_and_thirty_districts():
     assert len({row["province_en"] for row in rows}) == 5
 
 
-def test_catalogue_names_are_short_ascii_and_complete():
+def test_catalogue_names_are_short_gsm7_and_complete():
+    """Names fit the GSM-7 alphabet (French keeps é, è, à), not only ASCII,
+    and 20 characters."""
     items = load_catalogue()
     assert 6 <= len(items) <= 8
     assert len({item["code"] for item in items}) == len(items)
@@ -96,18 +98,21 @@ def test_catalogue_names_are_short_ascii_and_complete():
         for grade in item["grades"]:
             names += [grade[f"name_{lang}"] for lang in ("rw", "en", "fr")]
         for name in names:
-            assert name.isascii() and 0 < len(name) <= 20, name
+            assert smstexts.is_gsm7(name) and 0 < len(name) <= 20, name
+    assert {"Café cerise", "Feuille de thé", "Banane à cuire"} <= {i["name_fr"] for i in items}
     assert any(item["grades"] for item in items)
 
 
-def test_sms_templates_are_ascii_in_every_language():
+def test_sms_templates_are_gsm7_in_every_language():
+    """GSM-7, not ASCII: French texts carry their accents (é è à)."""
     from importlib import resources
 
     data = yaml.safe_load(resources.files("gateway").joinpath("data", "sms.yaml").read_text())
     for kind, texts in data["templates"].items():
         assert set(texts) == {"rw", "en", "fr"}, kind
         for text in texts.values():
-            assert text.isascii() and smstexts.is_gsm7(text)
+            assert smstexts.is_gsm7(text), text
+    assert "enregistrée" in data["templates"]["listing_receipt"]["fr"]
 
 
 # --- catalogue queries --------------------------------------------------------------
@@ -141,7 +146,7 @@ def test_get_product_raises_not_found(database):
 def test_product_names_and_grade_names_by_language(database):
     with database.session() as s:
         parchment = product_by_code(s, "parchment_coffee")
-        assert parchment.name("fr") == "Cafe parche"
+        assert parchment.name("fr") == "Café parche"
         assert parchment.name("sw") == parchment.name_en
         assert parchment.grade_codes() == ["A", "B", "C"]
         assert parchment.grade_name("B", "rw") == "Icyiciro B"
@@ -195,7 +200,9 @@ def test_register_producer_survives_a_concurrent_registration(database, monkeypa
     ("changes", "code"),
     [
         ({"name": " x "}, "invalid_name"),
-        ({"name": "a" * 31}, "invalid_name"),
+        ({"name": "a" * 61}, "invalid_name"),
+        ({"name": "00"}, "invalid_name"),  # navigation keys are not names
+        ({"name": "98 7"}, "invalid_name"),
         ({"district_id": 999_999}, "invalid_district"),
         ({"language": "sw"}, "invalid_language"),
         ({"phone": "0788000001"}, "invalid_phone"),
@@ -250,8 +257,8 @@ def test_receipt_uses_the_producers_language_and_grade(database):
             service_code="*500#",
         )
     assert message.language == Language.FR
-    assert message.text.startswith(f"Isoko: annonce {listing.code} enregistree: Cafe parche (Classe A)")
-    assert "1,200 kg a 3,200 RWF/kg" in message.text
+    assert message.text.startswith(f"Isoko: offre {listing.code} enregistrée: Café parche (Classe A)")
+    assert "1,200 kg à 3,200 RWF/kg" in message.text
     assert "Total 3,840,000 RWF" in message.text
     assert "*500#" in message.text
     assert message.segments == smstexts.segments(message.text)

@@ -118,7 +118,7 @@ def test_accepting_tells_the_buyer_and_is_final(market):
         order, messages = orders.answer_order(s, seller_id=ids["seller"], code=code, accept=True)
         assert order.status == OrderStatus.ACCEPTED and order.answered_at is not None
         assert messages[0].recipient == OTHER_PHONE and messages[0].language == "fr"
-        assert "acceptee" in messages[0].text
+        assert "acceptée" in messages[0].text
     with db.session() as s, pytest.raises(orders.OrderClosed):
         orders.answer_order(s, seller_id=ids["seller"], code=code, accept=False)
     with db.session() as s:
@@ -134,7 +134,7 @@ def test_rejecting_gives_the_stock_back_and_reopens_a_sold_out_listing(market):
         code = order.code
     with db.session() as s:
         _, messages = orders.answer_order(s, seller_id=ids["seller"], code=code, accept=False)
-        assert "refusee" in messages[0].text
+        assert "refusée" in messages[0].text
     with db.session() as s:
         listing = s.get(Listing, ids["listing"])
         assert (listing.quantity, listing.status) == (10, ListingStatus.ACTIVE)

@@ -68,20 +68,24 @@ def test_stop_then_start_write_one_reply_each_and_a_repeat_writes_none(database)
             "stop", "stop", "start"]
 
 
-def test_the_reply_is_in_the_language_the_caller_knows_else_kinyarwanda(database):
+def test_the_reply_is_in_the_language_the_caller_knows_else_the_keywords(database):
     asked = []
 
     def french(s, phone):
         asked.append(phone)
         return "fr"
 
-    [fr] = receive(database, "aide", "in-1", language_of=french).replies
-    [rw] = receive(database, "HELP", "in-2").replies
+    [fr] = receive(database, "HELP", "in-1", language_of=french).replies  # a French producer
+    [rw] = receive(database, "Ubufasha", "in-2").replies
+    [en] = receive(database, "help", "in-3").replies
+    [aide] = receive(database, "aide", "in-4").replies
     assert asked == [PHONE]
     with database.session() as s:
         assert s.get(Message, fr).language == "fr" and DIAL in s.get(Message, fr).text
         assert s.get(Message, rw).language == "rw"
         assert s.get(Message, rw).status == MessageStatus.QUEUED
+        assert s.get(Message, en).language == "en" and s.get(Message, aide).language == "fr"
+        assert "gérer vos offres" in s.get(Message, aide).text
 
 
 def test_queue_replies_makes_them_due_and_survives_a_dead_redis(database, redis_client, caplog):

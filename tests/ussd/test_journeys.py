@@ -63,7 +63,7 @@ def test_dropped_session_is_offered_to_continue(gateway):
     where = phone.hop(option(body, "Coffee cherry"))  # the quantity prompt, then the phone drops
     phone.session = "second"
     offer = phone.dial()
-    assert offer == "CON Continue where you stopped?\n1. Yes\n2. No"
+    assert offer == "CON Continue selling Coffee cherry?\n1. Yes\n2. No"
     assert phone.hop("1") == where
     body = phone.walk("50", "700", "1")
     assert body.startswith("END Listed!")
@@ -74,9 +74,9 @@ def test_dropped_session_is_offered_to_continue(gateway):
 def test_declining_to_continue_starts_afresh(gateway):
     phone = Phone(gateway.http, session="one")
     register(phone)
-    phone.hop(option(phone.dial(), "Sell"))
+    phone.walk(option(phone.dial(), "Sell"), "1")
     phone.session = "two"
-    phone.dial()
+    assert phone.dial().startswith("CON Continue selling Coffee cherry?")
     assert phone.hop("2").startswith("CON Isoko: Hello")
 
 

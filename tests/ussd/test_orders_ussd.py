@@ -22,7 +22,7 @@ def _seller_with_listing(gateway, quantity="10", price="700") -> Phone:
 def _buy(buyer: Phone, quantity: str, buy: str = "Buy", product: str = "Coffee cherry") -> str:
     body = buyer.hop(option(buyer.dial(), buy))
     body = buyer.hop(option(body, product))
-    assert "700 RWF 10kg Huye" in body
+    assert "700 RWF 10 kg Huye" in body
     body = buyer.walk(option(body, "700 RWF"), quantity)
     return body
 
@@ -31,8 +31,8 @@ def test_buy_then_seller_accepts_from_the_list(gateway):
     seller = _seller_with_listing(gateway)
     buyer = Phone(gateway.http, "+250722000002", session="buyer")
     register(buyer, name="Buyer", lang="Francais")
-    summary = _buy(buyer, "4 kg", buy="Acheter", product="Cafe cerise")
-    assert summary.startswith("CON Cafe cerise\n4 kg x 700 RWF\nTotal: 2,800 RWF\nHuye. Confirmer?")
+    summary = _buy(buyer, "4 kg", buy="Acheter", product="Café cerise")
+    assert summary.startswith("CON Café cerise\n4 kg x 700 RWF\nTotal: 2,800 RWF\nHuye. Confirmer?")
     placed = buyer.hop("1")
     assert placed.startswith("END Commande ")
     code = placed.split()[2]
@@ -43,7 +43,7 @@ def test_buy_then_seller_accepts_from_the_list(gateway):
     body = seller.hop(option(seller.dial(), "Orders to answer"))
     assert code in body
     body = seller.hop(option(body, code))
-    assert body.startswith(f"CON Order {code}:\n4kg Coffee cherry\nTotal: 2,800 RWF")
+    assert body.startswith(f"CON Order {code}:\n4 kg Coffee cherry\nTotal: 2,800 RWF")
     done = seller.hop(option(body, "Accept"))
     assert done == f"END Order {code} accepted. The buyer is told by SMS."
     with gateway.db.session() as s:

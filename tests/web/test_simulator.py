@@ -221,12 +221,14 @@ def test_a_dropped_draft_session_resumes_on_the_draft_only(gateway):
     save_draft(gateway, SHIPPED.replace("Sell goods", "Sell draft goods"))
     phone = SimPhone(gateway.http, session="one", draft=True)
     register(phone)
-    products = phone.hop(option(phone.dial(), "Sell draft goods"))  # then the phone drops
+    products = phone.hop(option(phone.dial(), "Sell draft goods"))
+    quantity = phone.hop(option(products, "Coffee cherry"))  # then the phone drops
     phone.session = "two"
-    assert phone.dial().startswith("CON Continue where you stopped?")
-    assert phone.hop("1") == products
+    assert phone.dial().startswith("CON Continue selling Coffee cherry?")
+    assert phone.hop("1") == quantity
+    assert phone.hop("0") == products
     assert phone.hop("0").startswith("CON Isoko: Hello Jean Bosco\n1. Sell draft goods")
-    phone.hop(option(phone.dial(), "Sell draft goods"))  # drops again
+    phone.walk(option(phone.dial(), "Sell draft goods"), "1")  # drops again
     phone.draft, phone.session = False, "three"
     assert "1. Sell goods" in phone.dial()  # a regular dial is never offered the draft
 

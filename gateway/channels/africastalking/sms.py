@@ -57,11 +57,16 @@ def inbound() -> Response:
     services = current_app.extensions["isoko"]
     with services.db.session() as s:
         received = incoming.receive(s, sms, dial=services.settings.ussd_service_code,
-                                    language_of=_producer_language)
+                                    language_of=_producer_language, listings=_seller_listings)
     if received.duplicate:
         return _plain("duplicate")
     incoming.queue_replies(services.redis, received.replies)
     return _plain("ok")
+
+
+def _seller_listings(s: Session, phone: str, pause: bool) -> int:
+    """STOP pauses a seller's listings, START puts them back (how many)."""
+    return market.pause_listings(s, phone) if pause else market.restore_listings(s, phone)
 
 
 def _producer_language(s: Session, phone: str) -> str | None:

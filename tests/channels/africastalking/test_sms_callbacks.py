@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.market import service as market
+from gateway.market.models import Listing
 from gateway.sms.models import DeliveryReport, InboundSms, Message, MessageStatus, OptOut
 from tests.sim import ProviderSimulator
 from tests.sim.fixtures import PHONE, restore_signals, sms  # noqa: F401
@@ -151,8 +152,9 @@ def test_stop_opts_out_confirms_once_and_nothing_follows(sms, app):
         assert s.scalars(select(InboundSms.action)).all() == ["stop", "stop"]
     sms.burst()
     [confirmation] = sms.sim.received()
-    assert confirmation.to == PHONE and "HAGARIKA" not in confirmation.text  # Kinyarwanda: TANGIRA
-    assert confirmation.text.startswith("Isoko: ntuzongera")
+    # An unregistered sender is answered in the keyword's language: STOP is English.
+    assert confirmation.to == PHONE and "Send START" in confirmation.text
+    assert confirmation.text.startswith("Isoko: you will get no more SMS")
     # A receipt queued later is dropped, not sent.
     receipt = sms.queue(kind="listing_receipt")
     sms.burst()
@@ -188,6 +190,47 @@ def test_help_is_answered_even_to_an_opted_out_number(sms, app):
     app.post(INBOUND, data=inbound_form("HELP", "in-2"))
     sms.burst()
     assert sorted(m.kind for m in messages(sms.db) if m.status == MessageStatus.SENT) == ["sms_help", "sms_stop"]
+
+
+@pytest.mark.parametrize("stop, start, lang, paused_words, back_words", [
+    ("STOP", "START", "en", "Your listings are paused", "your listings are back on sale"),
+    ("hagarika", "Tangira", "rw", "Ibicuruzwa byawe byakuwe ku isoko", "ibicuruzwa byawe byagarutse"),
+    ("Arrêt", "DÉMARRER", "fr", "Vos offres sont suspendues", "vos offres sont remises en vente"),
+])
+def test_stop_pauses_a_sellers_listings_in_the_keywords_language_and_start_restores_them(
+        sms, app, stop, start, lang, paused_words, back_words):
+    """Each seller registered in `lang` and sends the keyword in it."""
+    with sms.db.session() as s:
+        market.register_producer(s, phone=PHONE, name="Marie", district_id=1, language=lang,
+                                 consented_at=datetime.now(timezone.utc))
+        seller = market.find_producer(s, PHONE).id
+        on_sale, sold_out, withdrawn = (
+            market.create_listing(s, producer_id=seller, product_id=1, grade=None, quantity=q,
+                                  unit_price=700)[0] for q in (10, 5, 7))
+        sold_out.quantity, sold_out.status = 0, "sold_out"
+        market.withdraw_listing(s, producer_id=seller, listing_id=withdrawn.id)
+        ids = on_sale.id, sold_out.id, withdrawn.id
+    app.post(INBOUND, data=inbound_form(stop, "in-1"))
+    with sms.db.session() as s:
+        assert [s.get(Listing, i).status for i in ids] == ["paused", "paused", "withdrawn"]
+        assert market.offers(s, 1) == []  # what USSD buyers see (the API reads active ones only)
+    sms.burst()
+    [told] = [m for m in sms.sim.received() if "Isoko: " in m.text and paused_words in m.text]
+    assert told.to == PHONE  # sent although the number just opted out
+    app.post(INBOUND, data=inbound_form(start, "in-2"))
+    with sms.db.session() as s:
+        assert [s.get(Listing, i).status for i in ids] == ["active", "sold_out", "withdrawn"]
+        assert [m.kind for m in s.scalars(select(Message).where(Message.kind.like("sms_%"))
+                                           .order_by(Message.id))] == ["sms_stop_seller", "sms_start_seller"]
+    sms.burst()
+    assert any(back_words in m.text for m in sms.sim.received())
+
+
+def test_stop_from_someone_who_sells_nothing_is_the_plain_confirmation_in_french(sms, app):
+    app.post(INBOUND, data=inbound_form("ARRET", "in-1"))
+    sms.burst()
+    [told] = sms.sim.received()
+    assert told.text == "Isoko: vous ne recevrez plus nos SMS. Envoyez DEMARRER pour les recevoir à nouveau."
 
 
 MALFORMED_INBOUND = [
