@@ -46,9 +46,9 @@ PLACEHOLDER_WIDTHS = {
     "price": 15,  # "100,000,000 RWF"
     "total": 23,  # 1,000,000 x 100,000,000 RWF
     "dial": 20,  # a USSD code such as *384*44135#
-    "name": 30,  # a producer's name (market_rules.NAME_MAX)
-    "buyer": 30,
-    "seller": 30,
+    "name": 60,  # a producer's name (gateway.market.rules.NAME_MAX)
+    "buyer": 60,
+    "seller": 60,
     "phone": 13,  # +2507XXXXXXXX
     "district": 20,
     "hours": 3,

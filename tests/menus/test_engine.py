@@ -287,9 +287,9 @@ def test_sell_path_with_grades():
     d = Dial()
     assert d.calls[0].name == "identify" and d.screen == "main"
     assert d.press(SELL) == "Urashaka kugurisha iki?\n1. Maize\n2. Beans\n3. Eggs\n0. Subira inyuma"
-    assert d.press("1") == "Urwego rwa Maize:\n1. Grade A\n2. Grade B\n0. Subira inyuma"
+    assert d.press("1") == "Icyiciro cya Maize:\n1. Grade A\n2. Grade B\n0. Subira inyuma"
     assert d.press("2") == "Maize: umubare (kg)?\n0. Subira inyuma"
-    assert d.press("50 kg") == "Igiciro cya kg 1 mu RWF?\nIgiciro fatizo: 400 RWF\n0. Subira inyuma"
+    assert d.press("50 kg") == "Igiciro mu RWF (kg 1)?\nIgiciro fatizo: 400 RWF\n0. Subira inyuma"
     confirm = d.press("1,200")
     call = d.calls[-1]
     assert call.name == "price_listing" and call.screen == "price_listing"
@@ -552,9 +552,9 @@ def test_back_pops_history_across_a_pure_action():
     d = Dial()
     d.press(SELL, "1", "1", "50", "400")
     assert d.screen == "sell_confirm"
-    assert d.press("0") == "Igiciro cya kg 1 mu RWF?\nIgiciro fatizo: 400 RWF\n0. Subira inyuma"
+    assert d.press("0") == "Igiciro mu RWF (kg 1)?\nIgiciro fatizo: 400 RWF\n0. Subira inyuma"
     assert d.press("0").startswith("Maize: umubare (kg)?")
-    assert d.press("0").startswith("Urwego rwa Maize:")
+    assert d.press("0").startswith("Icyiciro cya Maize:")
     assert d.press("0") == "Urashaka kugurisha iki?\n1. Maize\n2. Beans\n3. Eggs\n0. Subira inyuma"
     assert d.vals["quantity"] == 50  # collected values stay; going back only moves
     assert d.press("0").startswith("Isoko: Muraho Alice\n")
@@ -640,7 +640,7 @@ def test_input_on_an_action_screen_raises():
 @pytest.mark.parametrize(("lang", "ended"), [
     ("rw", "Byarangiye. Ongera uhamagare."),
     ("en", "Session ended. Please dial again."),
-    ("fr", "Session terminee. Recomposez."),
+    ("fr", "Session terminée. Recomposez."),
 ])
 def test_after_an_end_screen_every_step_answers_ended(lang, ended):
     d = Dial(lang=lang)

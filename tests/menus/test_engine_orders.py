@@ -79,7 +79,7 @@ def test_buy_path_from_product_to_order_code():
      f"Byoherejwe! Kode: {ORDER_CODE}. Urabona SMS ugurisha nasubiza."),
     ("fr", "Maize\n25 kg x 450 RWF\nTotal: 11,250 RWF\nMusanze. Confirmer?\n"
            "1. Oui\n2. Non\n0. Retour",
-     f"Commande {ORDER_CODE} envoyee. Un SMS suivra la reponse du vendeur."),
+     f"Commande {ORDER_CODE} envoyée. Un SMS suivra la réponse du vendeur."),
 ])
 def test_buy_confirmation_and_order_code_in_each_language(lang, confirm, placed):
     d = Dial(lang=lang)
