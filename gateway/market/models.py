@@ -54,6 +54,10 @@ class Product(Base):
     unit: Mapped[Unit] = mapped_column(str_enum(Unit))
     grades: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     reference_price: Mapped[int] = mapped_column(Integer)
+    # A listing's price must lie within these percentages of the reference
+    # price (gateway.market.rules.price_bounds): 1 RWF for beans worth 900 is a typo.
+    price_floor_percent: Mapped[int] = mapped_column(Integer, default=20, server_default="20")
+    price_ceiling_percent: Mapped[int] = mapped_column(Integer, default=500, server_default="500")
     active: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -46,6 +46,16 @@ class InvalidInput(MarketError):
     """Bad values from the user; `code` names the field (e.g. invalid_quantity)."""
 
 
+class PriceOutOfRange(InvalidInput):
+    """A unit price far from the product's reference: below `low` or above
+    `high` (whole RWF, both allowed), the bounds around `reference`."""
+
+    def __init__(self, low: int, high: int, reference: int) -> None:
+        super().__init__("price_out_of_range",
+                         f"price must be from {low:,} to {high:,} RWF (reference {reference:,} RWF)")
+        self.low, self.high, self.reference = low, high, reference
+
+
 # --- producers ---------------------------------------------------------------------
 
 
@@ -109,3 +119,24 @@ def check_quantity(quantity: int) -> int:
 
 def check_price(unit_price: int) -> int:
     return check_int(unit_price, PRICE_MIN, PRICE_MAX, "invalid_price", "price")
+
+
+def price_bounds(product: Product) -> tuple[int, int]:
+    """The lowest and highest unit price a listing of `product` may ask: its
+    floor and ceiling percentages of the reference price (defaults 20 % and
+    500 %), rounded inwards to whole RWF and kept within PRICE_MIN..PRICE_MAX."""
+    floor = product.price_floor_percent if product.price_floor_percent is not None else 20
+    ceiling = product.price_ceiling_percent if product.price_ceiling_percent is not None else 500
+    low = -(-product.reference_price * floor // 100)  # ceiling division: never below the floor
+    high = product.reference_price * ceiling // 100
+    return max(PRICE_MIN, low), min(PRICE_MAX, max(high, low))
+
+
+def check_sane_price(product: Product, unit_price: int) -> int:
+    """`unit_price` when it is a valid price within `price_bounds(product)`;
+    raises InvalidInput, or PriceOutOfRange naming the bounds."""
+    check_price(unit_price)
+    low, high = price_bounds(product)
+    if not low <= unit_price <= high:
+        raise PriceOutOfRange(low, high, product.reference_price)
+    return unit_price

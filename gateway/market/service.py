@@ -123,7 +123,8 @@ def create_listing(
     With an `idem_key` already used by this producer, returns that listing and
     None: nothing is created twice (a key used by another producer raises
     `idem_key_conflict`). Validates quantity (1..1,000,000), unit_price
-    (1..100,000,000 RWF) and grade (one of the product's grades, or None for
+    (1..100,000,000 RWF, and within `rules.price_bounds` of the product's
+    reference price: PriceOutOfRange otherwise) and grade (one of the product's grades, or None for
     an ungraded product); the product must be active.
     """
     if idem_key is not None:
@@ -141,7 +142,7 @@ def create_listing(
         product_id=product.id,
         grade=rules.check_grade(product, grade),
         quantity=rules.check_quantity(quantity),
-        unit_price=rules.check_price(unit_price),
+        unit_price=rules.check_sane_price(product, unit_price),
         status=ListingStatus.ACTIVE,
         idem_key=idem_key,
     )
@@ -275,7 +276,8 @@ def update_listing(
 ) -> Listing:
     """Change the quantity and/or price of the producer's active listing.
 
-    Raises `not_active` for a withdrawn or sold-out listing.
+    Raises `not_active` for a withdrawn or sold-out listing, PriceOutOfRange
+    for a price far from the product's reference.
     """
     listing = get_own_listing(s, producer_id, listing_id)
     if listing.status != ListingStatus.ACTIVE:
@@ -283,7 +285,7 @@ def update_listing(
     if quantity is not None:
         listing.quantity = rules.check_quantity(quantity)
     if unit_price is not None:
-        listing.unit_price = rules.check_price(unit_price)
+        listing.unit_price = rules.check_sane_price(get_product(s, listing.product_id), unit_price)
     listing.updated_at = utcnow()
     s.flush()
     return listing

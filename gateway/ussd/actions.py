@@ -17,6 +17,7 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
+from gateway.market import rules as market_rules
 from gateway.market import service as market
 from gateway.orders import service as orders
 from gateway.ussd.sources import order_values
@@ -80,7 +81,18 @@ def register(env: ActionEnv, values: dict) -> Result:
 
 
 def price_listing(env: ActionEnv, values: dict) -> Result:
+    """The total, or "far" with the allowed range when the price is far from
+    the product's reference (so the seller fixes it before confirming)."""
+    product = market.get_product(env.session, int(values["product"]))
+    try:
+        market_rules.check_sane_price(product, int(values["price"]))
+    except market_rules.PriceOutOfRange as far:
+        return "far", _range(far)
     return "ok", {"total": int(values["quantity"]) * int(values["price"])}
+
+
+def _range(far) -> dict:
+    return {"price_low": far.low, "price_high": far.high, "price_ref": far.reference}
 
 
 def create_listing(env: ActionEnv, values: dict) -> Result:
@@ -101,6 +113,8 @@ def _change(env: ActionEnv, values: dict, **change) -> Result:
     try:
         listing = market.update_listing(env.session, producer_id=int(values["producer_id"]),
                                         listing_id=int(values["listing"]), **change)
+    except market_rules.PriceOutOfRange as far:
+        return "far", _range(far)
     except market.MarketError:
         return "gone", {}
     return "ok", _listing_values(listing)
@@ -189,10 +203,10 @@ def reject_order(env: ActionEnv, values: dict) -> Result:
 REGISTRY: dict[str, tuple[Handler, frozenset[str]]] = {
     "identify": (identify, frozenset({"registered", "new", "order"})),
     "register": (register, frozenset({"ok"})),
-    "price_listing": (price_listing, frozenset({"ok"})),
+    "price_listing": (price_listing, frozenset({"ok", "far"})),
     "create_listing": (create_listing, frozenset({"ok"})),
     "update_quantity": (update_quantity, frozenset({"ok", "gone"})),
-    "update_price": (update_price, frozenset({"ok", "gone"})),
+    "update_price": (update_price, frozenset({"ok", "gone", "far"})),
     "withdraw": (withdraw, frozenset({"ok", "gone"})),
     "price_order": (price_order, frozenset({"ok", "short"})),
     "place_order": (place_order, frozenset({"ok", "short", "gone", "own"})),

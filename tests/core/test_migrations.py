@@ -45,6 +45,7 @@ REVISION_TABLES = {
     },
     "0004": set(),  # the gateway's own session columns on ussd_sessions
     "0005": set(),  # producers.name to 60 characters; French catalogue names
+    "0006": set(),  # per-product price bounds on products
 }
 TABLES = set().union(*REVISION_TABLES.values())
 SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}

@@ -8,6 +8,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from gateway.market import rules
 from gateway.market import service as market
 from gateway.sms import texts as smstexts
 from gateway.market.service import InvalidInput, MarketError, NotFound, NotOwner
@@ -311,6 +312,9 @@ def test_create_listing_validates(database, kw, code):
 def test_create_listing_accepts_the_bounds(database):
     with database.session() as s:
         producer = register(s)
+        # The absolute bounds, on a product whose operator lifted its price bounds.
+        product = product_by_code(s, "coffee_cherry")
+        product.price_floor_percent, product.price_ceiling_percent = 0, 10**9
         low, _ = new_listing(s, producer, quantity=1, price=1)
         high, message = new_listing(s, producer, quantity=1_000_000, price=100_000_000)
     assert (low.quantity, high.unit_price) == (1, 100_000_000)
@@ -518,3 +522,33 @@ def test_demo_receipts_fit_one_sms_in_every_language(database):
                 price=item["reference_price"],
             )
             assert message.segments == 1, message.text
+
+
+@pytest.mark.parametrize("price, ok", [(139, False), (140, True), (700, True), (3500, True), (3501, False),
+                                       (1, False)])
+def test_a_price_far_from_the_reference_is_refused_with_the_range(database, price, ok):
+    """Coffee cherry's reference is 700 RWF: 20 % to 500 % is 140 to 3,500."""
+    with database.session() as s:
+        producer = register(s)
+        if ok:
+            listing, _ = new_listing(s, producer, price=price)
+            assert listing.unit_price == price
+            return
+        with pytest.raises(rules.PriceOutOfRange) as far:
+            new_listing(s, producer, price=price)
+        assert (far.value.low, far.value.high, far.value.reference) == (140, 3500, 700)
+        assert "140" in str(far.value) and "3,500" in str(far.value)
+        assert count(s, Listing) == 0
+
+
+def test_price_bounds_are_set_per_product_and_hold_on_a_change_too(database):
+    with database.session() as s:
+        producer = register(s)
+        product = product_by_code(s, "coffee_cherry")
+        product.price_floor_percent, product.price_ceiling_percent = 50, 150
+        assert rules.price_bounds(product) == (350, 1050)
+        listing, _ = new_listing(s, producer, price=700)
+        with pytest.raises(rules.PriceOutOfRange):
+            market.update_listing(s, producer_id=producer.id, listing_id=listing.id, unit_price=1)
+        assert market.update_listing(s, producer_id=producer.id, listing_id=listing.id,
+                                     unit_price=1000).unit_price == 1000

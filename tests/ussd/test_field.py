@@ -36,7 +36,7 @@ def test_french_screens_carry_their_accents(gateway):
     assert "Café cerise" in body and "Feuille de thé" in body and "Banane à cuire" in body
     body = phone.walk(option(body, "Café cerise"), "50")
     assert body == "CON Prix par kg en RWF?\nPrix de référence: 700 RWF\n0. Retour"
-    phone.hop("1")  # 1 RWF, then the summary
+    phone.hop("700")  # 700 RWF, then the summary
     assert phone.hop("2") == "END Annulé. Rien n'a été enregistré."
     assert phone.hop("1") == "END Session terminée. Recomposez."
 
@@ -178,9 +178,9 @@ def test_the_lost_line_and_resume_offers_fit_at_worst_case():
 
 
 @pytest.mark.parametrize("lang, refused", [
-    ("rw", "CON Andika mu nyuguti.\nMurakaza neza"),
-    ("en", "CON Please write it in letters.\nWelcome to Isoko"),
-    ("fr", "CON Écrivez-le en lettres.\nBienvenue sur Isoko"),
+    ("rw", "CON Andika amazina, si imibare.\nMurakaza neza"),
+    ("en", "CON Enter a name, not a number.\nWelcome to Isoko"),
+    ("fr", "CON Entrez un nom, pas un nombre.\nBienvenue sur Isoko"),
 ])
 @pytest.mark.parametrize("name", ["00", "98", "1234"])
 def test_a_name_of_digits_only_is_refused_with_a_clear_message(gateway, lang, refused, name):
@@ -202,7 +202,7 @@ def test_a_name_of_real_length_is_kept_whole_and_cut_to_fit_on_screen(gateway):
 def test_a_name_over_sixty_characters_is_refused(gateway):
     phone = Phone(gateway.http)
     phone.hop(option(phone.dial(), "English"))
-    assert phone.hop("A" * 61).startswith("CON Please write it in letters.")
+    assert phone.hop("A" * 61).startswith("CON Too long.")
 
 
 # -- 5. STOP pauses a seller's listings for buyers by USSD ---------------------------------
