@@ -1,9 +1,13 @@
 """List sources the menus may name: the items a `list` screen offers.
 
 Districts and the catalogue change rarely and are read on many hops, so they
-are cached in process for a short while; a producer's listings are always read
-fresh. Each source declares the longest label it produces, which the linter
-uses to measure pages.
+are cached in process: districts for a short while; the product list for as
+long as the catalogue's version (`gateway.market.catalogue.version`, one
+primary-key read, only on hops that show products) is the one it was loaded
+at, so an operator's change reaches every process on its next such hop,
+whatever Redis it has. A producer's listings are always read fresh. Each
+source declares the longest label it produces, which the linter uses to
+measure pages.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
+from gateway.market import catalogue
 from gateway.market import service as market
 from gateway.market.models import Listing
 from gateway.orders import service as orders
@@ -29,6 +34,7 @@ class Sources:
 
     def __init__(self) -> None:
         self._cache: dict[tuple, tuple[float, list[Item]]] = {}
+        self._products: dict[str, tuple[int, list[Item]]] = {}  # lang -> (catalogue version, items)
         self._lock = threading.Lock()
 
     def items(self, session: Session, name: str, values: dict, lang: str) -> list[Item]:
@@ -36,9 +42,24 @@ class Sources:
         fetch = _FETCH.get(name)
         if fetch is None:
             return []
-        if name in ("districts", "products"):
+        if name == "products":
+            return self._catalogue(session, lang)
+        if name == "districts":
             return self._cached((name, lang), lambda: fetch(session, values, lang))
         return fetch(session, values, lang)
+
+    def _catalogue(self, session: Session, lang: str) -> list[Item]:
+        """The product list as of the catalogue's current version. The version
+        is read before the products: a change committed in between is stored
+        under the older number and reloaded on the next hop, never missed."""
+        current = catalogue.version(session)
+        hit = self._products.get(lang)
+        if hit and hit[0] == current:
+            return hit[1]
+        items = _products(session, {}, lang)
+        with self._lock:
+            self._products[lang] = (current, items)
+        return items
 
     def _cached(self, key: tuple, load: Callable[[], list[Item]]) -> list[Item]:
         now = time.monotonic()

@@ -43,6 +43,10 @@ REVISION_TABLES = {
         "audit_log",
         "drafts",
     },
+    "0007": {
+        "catalogue_version",
+        "price_changes",
+    },
 }
 TABLES = set().union(*REVISION_TABLES.values())
 # Columns 0002 adds to an existing table (delivery reports, sender id, retries).
