@@ -24,6 +24,7 @@ from gateway.orders import service as orders
 from menus.engine import Item
 
 CACHE_SECONDS = 30.0
+_VERSION_INFO_KEY = "isoko.catalogue_version"  # Session.info: the version this hop read
 # Longest label each source produces (the linter's worst case).
 MAX_LABEL = {"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
              "offers": 36, "orders_to_answer": 36}
@@ -51,8 +52,12 @@ class Sources:
     def _catalogue(self, session: Session, lang: str) -> list[Item]:
         """The product list as of the catalogue's current version. The version
         is read before the products: a change committed in between is stored
-        under the older number and reloaded on the next hop, never missed."""
-        current = catalogue.version(session)
+        under the older number and reloaded on the next hop, never missed.
+        It is read once per hop (the hop's session keeps it), however many
+        times the engine asks for the list."""
+        current = session.info.get(_VERSION_INFO_KEY)
+        if current is None:
+            current = session.info[_VERSION_INFO_KEY] = catalogue.version(session)
         hit = self._products.get(lang)
         if hit and hit[0] == current:
             return hit[1]
