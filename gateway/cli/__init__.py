@@ -8,7 +8,7 @@ from importlib.metadata import version
 
 import click
 
-from gateway.cli import apikeys, db, dial, menus, operators, serve, sms
+from gateway.cli import apikeys, catalogue, db, dial, menus, operators, serve, sms
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,7 +18,7 @@ def main() -> None:
 
 
 for command in (serve.serve, serve.worker, dial.dial, menus.menus, db.db, apikeys.group,
-                operators.group, sms.sms):
+                operators.group, sms.sms, catalogue.group):
     main.add_command(command)
 
 if __name__ == "__main__":

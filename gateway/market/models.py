@@ -1,4 +1,5 @@
-"""The market's tables: districts, the product catalogue, producers, listings.
+"""The market's tables: districts, the product catalogue (with its price
+history and version counter), producers, listings.
 """
 from __future__ import annotations
 
@@ -79,6 +80,33 @@ class Product(Base):
             if grade["code"] == code:
                 return grade.get(f"name_{lang}") or grade.get("name_en") or code
         raise KeyError(code)
+
+
+class PriceChange(Base):
+    """One change of a product's reference price: who, when, old -> new
+    (`old_price` is None for the price a product was created with). `changed_by`
+    is an operator's username or "cli:<login>"."""
+
+    __tablename__ = "price_changes"
+    __table_args__ = (Index("ix_price_changes_product", "product_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    old_price: Mapped[int | None] = mapped_column(Integer)
+    new_price: Mapped[int] = mapped_column(Integer)
+    changed_by: Mapped[str] = mapped_column(String(80))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CatalogueVersion(Base):
+    """One row (id 1) whose `version` goes up with every catalogue change in
+    the change's own transaction: what every process compares its cached
+    product list against (see `gateway.market.catalogue.version`)."""
+
+    __tablename__ = "catalogue_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Producer(Base):

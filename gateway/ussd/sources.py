@@ -1,11 +1,15 @@
 """List sources the menus may name: the items a `list` screen offers.
 
 Districts and the catalogue change rarely and are read on many hops, so they
-are cached in process for a short while; a producer's listings are always read
-fresh. Each source declares the longest label it produces, which the linter
-uses to measure pages. Units are shown in the session's language, as the SMS
-write them (`units` in gateway/data/sms.yaml: kg, igice, pc, pce), never as
-the code's "piece".
+are cached in process: districts for a short while; the product list for as
+long as the catalogue's version (`gateway.market.catalogue.version`, one
+primary-key read, only on hops that show products) is the one it was loaded
+at, so an operator's change reaches every process on its next such hop,
+whatever Redis it has. A producer's listings are always read fresh. Each
+source declares the longest label it produces, which the linter uses to
+measure pages. Units are shown in the session's language, as the SMS write
+them (`units` in gateway/data/sms.yaml: kg, igice, pc, pce), never as the
+code's "piece".
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
+from gateway.market import catalogue
 from gateway.market import service as market
 from gateway.market.models import Listing
 from gateway.orders import service as orders
@@ -22,6 +27,7 @@ from gateway.sms import texts as smstexts
 from menus.engine import Item
 
 CACHE_SECONDS = 30.0
+_VERSION_INFO_KEY = "isoko.catalogue_version"  # Session.info: the version this hop read
 # Longest label each source produces (the linter's worst case).
 MAX_LABEL = {"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
              "offers": 36, "orders_to_answer": 36}
@@ -32,6 +38,7 @@ class Sources:
 
     def __init__(self) -> None:
         self._cache: dict[tuple, tuple[float, list[Item]]] = {}
+        self._products: dict[str, tuple[int, list[Item]]] = {}  # lang -> (catalogue version, items)
         self._lock = threading.Lock()
 
     def items(self, session: Session, name: str, values: dict, lang: str) -> list[Item]:
@@ -39,9 +46,28 @@ class Sources:
         fetch = _FETCH.get(name)
         if fetch is None:
             return []
-        if name in ("districts", "products"):
+        if name == "products":
+            return self._catalogue(session, lang)
+        if name == "districts":
             return self._cached((name, lang), lambda: fetch(session, values, lang))
         return fetch(session, values, lang)
+
+    def _catalogue(self, session: Session, lang: str) -> list[Item]:
+        """The product list as of the catalogue's current version. The version
+        is read before the products: a change committed in between is stored
+        under the older number and reloaded on the next hop, never missed.
+        It is read once per hop (the hop's session keeps it), however many
+        times the engine asks for the list."""
+        current = session.info.get(_VERSION_INFO_KEY)
+        if current is None:
+            current = session.info[_VERSION_INFO_KEY] = catalogue.version(session)
+        hit = self._products.get(lang)
+        if hit and hit[0] == current:
+            return hit[1]
+        items = _products(session, {}, lang)
+        with self._lock:
+            self._products[lang] = (current, items)
+        return items
 
     def _cached(self, key: tuple, load: Callable[[], list[Item]]) -> list[Item]:
         now = time.monotonic()

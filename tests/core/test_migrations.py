@@ -46,6 +46,10 @@ REVISION_TABLES = {
     "0004": set(),  # the gateway's own session columns on ussd_sessions
     "0005": set(),  # producers.name to 60 characters; French catalogue names
     "0006": set(),  # per-product price bounds on products
+    "0007": {
+        "catalogue_version",
+        "price_changes",
+    },
 }
 TABLES = set().union(*REVISION_TABLES.values())
 SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}

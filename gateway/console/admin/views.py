@@ -12,7 +12,7 @@ from gateway.operators.models import Role
 
 AUDIT_ACTIONS = ("login", "login_failed", "lockout", "logout", "draft_save", "draft_discard", "publish",
                  "rollback", "operator_create", "operator_role", "operator_disable", "operator_enable",
-                 "operator_password", "operator_unlock")
+                 "operator_password", "operator_unlock", "catalogue_edit", "catalogue_price", "catalogue_import")
 
 
 @bp.get("/audit")

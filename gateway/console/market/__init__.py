@@ -1,4 +1,5 @@
-"""The market, read-only (`views`: catalogue, producers, listings, orders,
-messages, CSV exports) and the dashboard (`dashboard`: charts drawn by
-`charts` from the counts of `analytics`)."""
-from gateway.console.market import dashboard, views  # noqa: F401  (add their views to the blueprint)
+"""The market (`views`: catalogue, producers, listings, orders, messages, CSV
+exports), the product pages where editors run the catalogue (`catalogue`,
+with its `forms`), and the dashboard (`dashboard`: charts drawn by `charts`
+from the counts of `analytics`)."""
+from gateway.console.market import catalogue, dashboard, views  # noqa: F401  (add their views to the blueprint)
