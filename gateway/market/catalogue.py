@@ -25,9 +25,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.market.catalogue_rules import (  # noqa: F401  (the rules' names are the catalogue's too)
+    BOUND_FIELDS,
     FIELDS,
     GRADE_FIELDS,
     NAME_FIELDS,
+    REQUIRED_COLUMNS,
     CatalogueInvalid,
     Problem,
     check,
@@ -90,7 +92,9 @@ def as_dict(product: Product) -> dict[str, Any]:
     """The product as an import file states it."""
     return {"code": product.code, "name_rw": product.name_rw, "name_en": product.name_en,
             "name_fr": product.name_fr, "unit": str(product.unit.value),
-            "reference_price": product.reference_price, "active": bool(product.active),
+            "reference_price": product.reference_price,
+            "price_floor_percent": product.price_floor_percent,
+            "price_ceiling_percent": product.price_ceiling_percent, "active": bool(product.active),
             "grades": [{k: str(g.get(k, "")) for k in GRADE_FIELDS} for g in product.grades or []]}
 
 
@@ -173,7 +177,9 @@ def import_products(s: Session, rows: list[Any], *, by: str, first_row: int = 1)
 def _create(s: Session, spec: dict, position: int, by: str) -> Product:
     product = Product(code=spec["code"], name_rw=spec["name_rw"], name_en=spec["name_en"],
                       name_fr=spec["name_fr"], unit=Unit(spec["unit"]), grades=spec["grades"],
-                      reference_price=spec["reference_price"], active=spec["active"], position=position)
+                      reference_price=spec["reference_price"], active=spec["active"], position=position,
+                      price_floor_percent=spec["price_floor_percent"],
+                      price_ceiling_percent=spec["price_ceiling_percent"])
     s.add(product)
     s.flush()
     s.add(PriceChange(product_id=product.id, old_price=None, new_price=product.reference_price,
@@ -192,7 +198,7 @@ def _write(s: Session, product: Product, spec: dict, by: str, *, bump_version: b
     if before["reference_price"] != spec["reference_price"]:
         s.add(PriceChange(product_id=product.id, old_price=product.reference_price,
                           new_price=spec["reference_price"], changed_by=by[:80]))
-    for field in (*NAME_FIELDS, "reference_price", "active"):
+    for field in (*NAME_FIELDS, "reference_price", *BOUND_FIELDS, "active"):
         setattr(product, field, spec[field])
     product.unit = Unit(spec["unit"])
     product.grades = [dict(g) for g in spec["grades"]]

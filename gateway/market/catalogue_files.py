@@ -15,7 +15,14 @@ from typing import Any
 
 import yaml
 
-from gateway.market.catalogue import FIELDS, GRADE_FIELDS, CatalogueInvalid, Problem, as_dict
+from gateway.market.catalogue import (
+    FIELDS,
+    GRADE_FIELDS,
+    REQUIRED_COLUMNS,
+    CatalogueInvalid,
+    Problem,
+    as_dict,
+)
 from gateway.market.models import Product
 
 FORMATS = ("yaml", "csv")
@@ -48,7 +55,7 @@ def _parse_yaml(text: str) -> tuple[list[Any], int]:
 def _parse_csv(text: str) -> tuple[list[Any], int]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = reader.fieldnames or []
-    missing = [f for f in FIELDS if f not in header]
+    missing = [f for f in REQUIRED_COLUMNS if f not in header]
     if missing:
         raise CatalogueInvalid([Problem(1, "(header)", f"missing column {', '.join(missing)}")])
     rows = []

@@ -12,7 +12,7 @@ import yaml
 from sqlalchemy.orm import Session
 
 from gateway.market.models import Unit
-from gateway.market.rules import PRICE_MAX, PRICE_MIN
+from gateway.market.rules import DEFAULT_CEILING_PERCENT, DEFAULT_FLOOR_PERCENT, PRICE_MAX, PRICE_MIN
 from gateway.sms import texts
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -20,7 +20,12 @@ GRADE_CODE = re.compile(r"^[A-Z0-9]{1,8}$")  # Listing.grade is 8 characters
 NAME_MAX = 20  # product names: shown on 160-character USSD screens and in SMS
 GRADE_NAME_MAX = 16  # the USSD grade list's label width
 NAME_FIELDS = ("name_rw", "name_en", "name_fr")
-FIELDS = ("code", *NAME_FIELDS, "unit", "reference_price", "active", "grades")
+# A listing's price bounds, in percent of the reference (rules.price_bounds);
+# optional in a file: a product without them gets the defaults.
+BOUND_FIELDS = {"price_floor_percent": (DEFAULT_FLOOR_PERCENT, 0, 100),
+                "price_ceiling_percent": (DEFAULT_CEILING_PERCENT, 100, 100_000)}
+FIELDS = ("code", *NAME_FIELDS, "unit", "reference_price", *BOUND_FIELDS, "active", "grades")
+REQUIRED_COLUMNS = tuple(f for f in FIELDS if f not in BOUND_FIELDS)
 GRADE_FIELDS = ("code", *NAME_FIELDS)
 GRADE_SEPARATORS = ";|"  # how a CSV cell separates grades and their fields
 
@@ -76,6 +81,10 @@ def check(raw: Any, row: int | None, allowed_units: list[str]) -> tuple[dict | N
         fail("unit", f"{unit!r} is not one of {', '.join(allowed_units)}")
     cleaned["unit"] = unit
     cleaned["reference_price"] = price(raw.get("reference_price"), lambda m: fail("reference_price", m))
+    for field, (default, low, high) in BOUND_FIELDS.items():
+        given = raw.get(field)
+        cleaned[field] = _percent(default if given in (None, "") else given, low, high,
+                                  lambda m, f=field: fail(f, m))
     active = _boolean(raw.get("active", True))
     if active is None:
         fail("active", "yes or no")
@@ -93,6 +102,16 @@ def price(value: Any, fail) -> int | None:
         return None
     if not PRICE_MIN <= value <= PRICE_MAX:
         fail(f"must be between {PRICE_MIN} and {PRICE_MAX:,} RWF")
+        return None
+    return value
+
+
+def _percent(value: Any, low: int, high: int, fail) -> int | None:
+    """A whole percentage from `low` to `high`."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        fail(f"a whole percentage from {low} to {high:,}")
         return None
     return value
 

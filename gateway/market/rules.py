@@ -21,6 +21,9 @@ __all__ = ["MarketError", "NotFound", "NotOwner", "InvalidInput"]
 NAME_MIN, NAME_MAX = 2, 60
 QUANTITY_MIN, QUANTITY_MAX = 1, 1_000_000
 PRICE_MIN, PRICE_MAX = 1, 100_000_000
+# A listing's price within these percentages of its product's reference,
+# unless the product sets its own (price_floor_percent, price_ceiling_percent).
+DEFAULT_FLOOR_PERCENT, DEFAULT_CEILING_PERCENT = 20, 500
 
 
 class MarketError(Exception):
@@ -125,8 +128,9 @@ def price_bounds(product: Product) -> tuple[int, int]:
     """The lowest and highest unit price a listing of `product` may ask: its
     floor and ceiling percentages of the reference price (defaults 20 % and
     500 %), rounded inwards to whole RWF and kept within PRICE_MIN..PRICE_MAX."""
-    floor = product.price_floor_percent if product.price_floor_percent is not None else 20
-    ceiling = product.price_ceiling_percent if product.price_ceiling_percent is not None else 500
+    floor = product.price_floor_percent if product.price_floor_percent is not None else DEFAULT_FLOOR_PERCENT
+    ceiling = (product.price_ceiling_percent if product.price_ceiling_percent is not None
+               else DEFAULT_CEILING_PERCENT)
     low = -(-product.reference_price * floor // 100)  # ceiling division: never below the floor
     high = product.reference_price * ceiling // 100
     return max(PRICE_MIN, low), min(PRICE_MAX, max(high, low))

@@ -38,12 +38,12 @@ def hop(base: str, session: str, text: str) -> str:
 def sell_price_screen(base: str, session: str) -> str:
     """A registered seller's journey to the price screen of coffee cherry."""
     main, prefix = hop(base, session, ""), ""
-    if "Continue where you stopped?" in main:  # the journey before stopped at this screen
+    if main.startswith("CON Continue selling"):  # the journey before stopped at the price screen
         main, prefix = hop(base, session, "2"), "2*"
     assert "1. Sell goods" in main, main
     products = hop(base, session, prefix + "1")
     assert "1. Coffee cherry" in products, products
-    assert "how many kg" in hop(base, session, prefix + "1*1")  # ungraded: straight to the quantity
+    assert "quantity (kg)" in hop(base, session, prefix + "1*1")  # ungraded: straight to the quantity
     return hop(base, session, prefix + "1*1*50")
 
 
@@ -115,9 +115,9 @@ def test_import_reports_every_problem_and_changes_nothing(tmp_path):
     before = gateway("catalogue", "export", "--format", "csv", env=env, cwd=tmp_path).stdout
     lines = before.splitlines()
     lines[1] = lines[1].replace(",700,", ",750,")  # a good change on row 2...
-    lines[5] = "beans,Ibishyimbo,Beans from the hills of Rwanda,Haricots,litre,0,yes,"
-    lines.append("new_one,Gishya,New one,Nouveau,kg,12.5,maybe,")
-    lines.append("new_one,Gishya,New one,Nouveau \u20ac\u2019,kg,100,yes,X|A|B")
+    lines[5] = "beans,Ibishyimbo,Beans from the hills of Rwanda,Haricots,litre,0,20,500,yes,"
+    lines.append("new_one,Gishya,New one,Nouveau,kg,12.5,20,500,maybe,")
+    lines.append("new_one,Gishya,New one,Nouveau \u20ac\u2019,kg,100,20,1,yes,X|A|B")
     (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     text = assert_clean_failure(gateway("catalogue", "import", "bad.csv", env=env, cwd=tmp_path))
     for expected in ("bad.csv: row 6, name_en: 30 characters, at most 20",
@@ -127,6 +127,7 @@ def test_import_reports_every_problem_and_changes_nothing(tmp_path):
                      "bad.csv: row 10, active: yes or no",
                      "bad.csv: row 11, name_fr: character outside GSM-7: '\u2019'",
                      "bad.csv: row 11, code: new_one also on row 10",
+                     "bad.csv: row 11, price_ceiling_percent: a whole percentage from 100 to 100,000",
                      "bad.csv: row 11, grades[1]: a grade has exactly code, name_rw, name_en, name_fr"):
         assert expected in text, text
     # ...is not applied either: all or nothing.

@@ -104,10 +104,10 @@ def test_import_creates_updates_and_leaves_omitted_products_alone(database):
     with database.session() as s:
         before = {p.code: catalogue.as_dict(p) for p in catalogue.all_products(s)}
         start = catalogue.version(s)
-        cherry = dict(before["coffee_cherry"], reference_price=800, name_fr="Café cerise")
+        cherry = dict(before["coffee_cherry"], reference_price=800, name_fr="Cerise de café")
         outcome = catalogue.import_products(s, [CASSAVA, cherry], by="cli:ops")
         assert outcome.created == ("cassava",)
-        assert outcome.changes == ("coffee_cherry name_fr 'Cafe cerise' -> 'Café cerise'",
+        assert outcome.changes == ("coffee_cherry name_fr 'Café cerise' -> 'Cerise de café'",
                                    "coffee_cherry reference_price 700 -> 800")
         assert catalogue.version(s) == start + 1
     with database.session() as s:

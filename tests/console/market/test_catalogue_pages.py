@@ -12,7 +12,7 @@ XSS = '<script>alert("x")</script>'
 
 
 def fields(**changes) -> dict:
-    base = {"name_rw": "Ikawa y'amakerezi", "name_en": "Coffee cherry", "name_fr": "Cafe cerise",
+    base = {"name_rw": "Ikawa y'amakerezi", "name_en": "Coffee cherry", "name_fr": "Café cerise",
             "unit": "kg", "reference_price": "700", "active": "yes", "grades": ""}
     return {**base, **changes}
 
@@ -41,16 +41,16 @@ def test_a_viewer_reads_but_cannot_edit(viewer, gw):
 def test_an_editor_changes_a_product_audited_with_history(editor, gw):
     page = editor.get(URL).get_data(as_text=True)
     assert 'id="product-form"' in page and 'value="700"' in page
-    response = editor.post(URL, fields(reference_price="750", name_fr="Café cerise",
+    response = editor.post(URL, fields(reference_price="750", name_fr="Cerise de café",
                                        grades="A | Icyiciro A | Grade A | Classe A"))
     assert response.status_code == 302 and response.headers["Location"].endswith(URL)
     with gw.db.session() as s:
         product = catalogue.by_code(s, "coffee_cherry")
-        assert (product.reference_price, product.name_fr, product.grade_codes()) == (750, "Café cerise", ["A"])
+        assert (product.reference_price, product.name_fr, product.grade_codes()) == (750, "Cerise de café", ["A"])
         assert [(h.old_price, h.new_price, h.changed_by) for h in catalogue.history(s, product.id)] == [
             (700, 750, "eddie")]
     assert audit_rows(gw) == [
-        ("catalogue_edit", "eddie", "coffee_cherry", "coffee_cherry name_fr 'Cafe cerise' -> 'Café cerise'"),
+        ("catalogue_edit", "eddie", "coffee_cherry", "coffee_cherry name_fr 'Café cerise' -> 'Cerise de café'"),
         ("catalogue_price", "eddie", "coffee_cherry", "coffee_cherry reference_price 700 -> 750"),
         ("catalogue_edit", "eddie", "coffee_cherry", "coffee_cherry grades [] -> [A]"),
     ]

@@ -221,7 +221,7 @@ def test_the_funnel_names_screens_by_their_text(viewer, gw):
     listing = _svg(page, "chart-funnel-listing")
     labels = dict(re.findall(r'class="step-label" data-step="([a-z_]+)"[^>]*><title>([^<]*)</title>', listing))
     assert labels["sell_price"] == "Price per [product unit] in RWF?"
-    assert labels["sell_quantity"] == "[product label]: how many [product unit]?"
+    assert labels["sell_quantity"] == "[product label]: quantity ([product unit])?"
     assert ">sell_price<" not in listing and ">sell_quantity<" not in listing
     registration = _svg(page, "chart-funnel-registration")
     assert "What is your name?" in registration
