@@ -43,6 +43,12 @@ REVISION_TABLES = {
         "audit_log",
         "drafts",
     },
+    "0008": {
+        "order_event_outbox",
+        "webhooks",
+        "webhook_deliveries",
+        "webhook_attempts",
+    },
 }
 TABLES = set().union(*REVISION_TABLES.values())
 # Columns 0002 adds to an existing table (delivery reports, sender id, retries).
