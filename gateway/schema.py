@@ -6,10 +6,11 @@ from gateway.core.models import Base
 from gateway.market import models as market
 from gateway.operators import models as operators
 from gateway.orders import models as orders
+from gateway.orders import outbox as order_outbox
 from gateway.sms import models as sms
 from gateway.ussd import models as ussd
 
 metadata = Base.metadata
-FEATURES = (market, operators, orders, sms, ussd)
+FEATURES = (market, operators, orders, order_outbox, sms, ussd)
 
 __all__ = ["FEATURES", "Base", "metadata"]

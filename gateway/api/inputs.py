@@ -14,12 +14,13 @@ a string, because Python's `$` alone also matches before a final newline.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from gateway.core import phones
 from gateway.market.rules import QUANTITY_MAX, QUANTITY_MIN
+from gateway.orders.models import OrderStatus
 
 END = r"$(?!\n)"
 CODE_PATTERN = r"^[1-9][0-9]{5}" + END
@@ -147,3 +148,49 @@ class OrderRequest(Strict):
         description=f"a whole number from {QUANTITY_MIN:,} to {QUANTITY_MAX:,} "
                     f"(5.0 is read as 5)")
     buyer: OrderBuyer = Field(description="an object with a name and an optional phone")
+
+
+# --- orders list, webhooks ----------------------------------------------------------
+
+TIME_MAX = 253_402_300_799  # 9999-12-31T23:59:59Z in unix seconds
+WEBHOOK_URL_MAX = 2048
+# The shape only; where it may point (https, a public address) is checked
+# against DNS when it is created: `webhook_urls`.
+WEBHOOK_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+" + END
+EventType = Literal["order.pending", "order.accepted", "order.rejected", "order.expired",
+                    "order.cancelled"]
+_TIME_RULE = "unix seconds (UTC), a whole number"
+# The statuses as plain strings (strict models take no text for an Enum).
+StatusValue = Literal[tuple(status.value for status in OrderStatus)]  # type: ignore[valid-type]
+
+
+class OrdersQuery(Strict):
+    ERROR_CODES = {"cursor": ("invalid_cursor", "invalid_cursor")}
+
+    status: StatusValue | None = Field(None, description="only orders in this state")
+    since: Annotated[int | None, QueryInt] = Field(
+        None, ge=0, le=TIME_MAX,
+        description=f"only orders placed at or after this time: {_TIME_RULE}")
+    until: Annotated[int | None, QueryInt] = Field(
+        None, ge=0, le=TIME_MAX, description=f"only orders placed before this time: {_TIME_RULE}")
+    limit: Annotated[int, QueryInt] = Field(
+        LIMIT_DEFAULT, ge=1, le=LIMIT_MAX,
+        description=f"page size: a whole number from 1 to {LIMIT_MAX}")
+    cursor: str | None = Field(None, pattern=CURSOR_PATTERN,
+                               description="next_cursor from the previous page; keep the same "
+                                           "filters")
+
+
+class WebhookPath(Strict):
+    id: Annotated[int, QueryInt] = Field(ge=1, le=INT_MAX, description="the webhook's id")
+
+
+class WebhookRequest(Strict):
+    url: str = Field(min_length=1, max_length=WEBHOOK_URL_MAX, pattern=WEBHOOK_URL_PATTERN,
+                     examples=["https://shop.example/isoko/events"],
+                     description="where to POST the events: an https:// URL whose host has "
+                                 "public addresses only (see the README); printable ASCII")
+    events: list[EventType] = Field(
+        min_length=1, max_length=5,
+        description="the event types to receive (order.<status>), at least one; repeats are "
+                    "read once")

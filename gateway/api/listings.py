@@ -31,19 +31,20 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def encode_cursor(last_id: int) -> str:
-    raw = f"{_CURSOR_VERSION}:{last_id}".encode("ascii")
+def encode_cursor(last_id: int, version: str = _CURSOR_VERSION) -> str:
+    raw = f"{version}:{last_id}".encode("ascii")
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str) -> int:
-    """The id a cursor continues after; ApiError 400 for anything we did not issue."""
+def decode_cursor(cursor: str, expected: str = _CURSOR_VERSION) -> int:
+    """The id a cursor continues after; ApiError 400 for anything we did not
+    issue (a cursor of another list included: its `version` differs)."""
     try:
         if len(cursor) > 40:
             raise ValueError
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         version, _, value = raw.partition(":")
-        if version != _CURSOR_VERSION or not value.isdigit() or not 0 < int(value) <= INT_MAX:
+        if version != expected or not value.isdigit() or not 0 < int(value) <= INT_MAX:
             raise ValueError
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -30,9 +30,11 @@ _ERRORS = {
                           "malformed Idempotency-Key (the header or parameter in `field`)"),
     "401": ("Unauthorized", "no API key, or an unknown or revoked one "
                             "(with a WWW-Authenticate: Bearer header)"),
-    "404": ("NotFound", "no such listing or order (orders: only those placed with your key)"),
+    "404": ("NotFound", "no such listing, order or webhook (orders and webhooks: only your "
+                        "key's)"),
     "405": ("MethodNotAllowed", "the route exists but not with this method"),
-    "409": ("Conflict", "out_of_stock (with `available`) or order_closed (with `status`)"),
+    "409": ("Conflict", "out_of_stock (with `available`), order_closed (with `status`), "
+                        "own_listing (the buyer's phone is the seller's), too_many_webhooks"),
     "411": ("LengthRequired", "a chunked body the server could not read; send a "
                               "Content-Length"),
     "413": ("PayloadTooLarge", f"the body is over {BODY_MAX // 1024} KiB, with or without a "
@@ -41,7 +43,8 @@ _ERRORS = {
     "422": ("Unprocessable", "the body breaks its schema: `unknown_field`, or "
                              "`invalid_<field>` with the dotted path in `field`; or the "
                              "Idempotency-Key was used with a different request "
-                             "(idempotency_key_reused)"),
+                             "(idempotency_key_reused); or a webhook URL Isoko will not "
+                             "deliver to (url_not_allowed: not https, or a private address)"),
     "500": ("InternalError", "a fault on our side; nothing about the request"),
 }
 
@@ -73,6 +76,15 @@ class Operation:
 
 
 _LOCATION = {"Location": {"description": "the order's URL", "schema": {"type": "string"}}}
+_WEBHOOK_LOCATION = {"Location": {"description": "the webhook's URL",
+                                  "schema": {"type": "string"}}}
+_SIGNATURE = {"name": "Isoko-Signature", "in": "header", "required": True,
+              "description": 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with '
+                             "the webhook's secret>",
+              "schema": {"type": "string"}}
+_DELIVERY = {"name": "Isoko-Delivery", "in": "header", "required": True,
+             "description": "this delivery's id (one per event and webhook)",
+             "schema": {"type": "string"}}
 OPERATIONS = (
     Operation("get", "/listings", "listListings",
               "Active listings, newest first, a page at a time",
@@ -83,15 +95,21 @@ OPERATIONS = (
               (Answer("200", outputs.ProductList, "the active products"),), ("401", "500")),
     Operation("post", "/orders", "placeOrder",
               "Order from a listing; the seller answers by USSD",
-              (Answer("201", outputs.Order, "the order, placed now", _LOCATION),
-               Answer("200", outputs.Order, "the order this Idempotency-Key placed earlier")),
+              (Answer("201", outputs.Order, "the order this Idempotency-Key placed (now or "
+                                            "earlier)", _LOCATION),),
               ("400", "401", "404", "409", "411", "413", "415", "422", "500"),
               description="Reserves the quantity until the seller accepts or rejects, or the "
-                          "order expires. With buyer.phone, the buyer is told by SMS. "
+                          "order expires. With buyer.phone, the buyer is told by SMS; that "
+                          "phone may not be the seller's (409 own_listing). "
                           "Idempotent: repeating a request with the same Idempotency-Key "
-                          "returns the first order (200) and does nothing twice; the same key "
-                          "with a different body is a 422.",
+                          "answers as the first call did (201, Location, the same order as it "
+                          "is now) and does nothing twice; the same key with a different body "
+                          "is a 422.",
               headers=inputs.OrderHeaders, body=inputs.OrderRequest),
+    Operation("get", "/orders", "listOrders",
+              "Your key's orders, newest first, a page at a time",
+              (Answer("200", outputs.OrderPage, "a page of orders"),), ("400", "401", "500"),
+              query=inputs.OrdersQuery),
     Operation("get", "/orders/{code}", "getOrder", "An order's state and history",
               (Answer("200", outputs.Order, "the order"),), ("401", "404", "500"),
               path_params=inputs.OrderPath),
@@ -99,6 +117,26 @@ OPERATIONS = (
               "Cancel a pending order; its quantity goes back on sale",
               (Answer("200", outputs.Order, "the cancelled order"),),
               ("401", "404", "409", "500"), path_params=inputs.OrderPath),
+    Operation("post", "/webhooks", "createWebhook",
+              "Subscribe a URL to your orders' changes",
+              (Answer("201", outputs.WebhookCreated, "the webhook, with its signing secret "
+                                                     "(shown only now)", _WEBHOOK_LOCATION),),
+              ("400", "401", "409", "411", "413", "415", "422", "500"),
+              description="Every change of an order placed with your key, of a type in "
+                          "`events`, is POSTed to `url` as JSON (see `webhooks` "
+                          "orderChanged), signed with the secret. 2xx is delivered; anything "
+                          "else is retried with exponential backoff for up to 24 hours.",
+              body=inputs.WebhookRequest),
+    Operation("get", "/webhooks", "listWebhooks", "Your key's webhooks",
+              (Answer("200", outputs.WebhookList, "the webhooks, oldest first"),),
+              ("401", "500")),
+    Operation("get", "/webhooks/{id}", "getWebhook", "A webhook",
+              (Answer("200", outputs.Webhook, "the webhook"),), ("401", "404", "500"),
+              path_params=inputs.WebhookPath),
+    Operation("delete", "/webhooks/{id}", "deleteWebhook",
+              "Stop a webhook; its pending deliveries are cancelled",
+              (Answer("204", None, "deleted"),), ("401", "404", "500"),
+              path_params=inputs.WebhookPath),
     Operation("get", "/openapi.json", "getOpenApi", "This document",
               (Answer("200", None, "the OpenAPI document"),), public=True),
 )
@@ -109,6 +147,7 @@ def _schemas() -> tuple[dict, dict]:
     pairs = {(op.body, "validation") for op in OPERATIONS if op.body}
     pairs |= {(a.model, "serialization") for op in OPERATIONS for a in op.answers if a.model}
     pairs.add((outputs.Error, "serialization"))
+    pairs.add((outputs.WebhookEvent, "serialization"))
     refs, top = models_json_schema(sorted(pairs, key=lambda p: p[0].__name__),
                                    ref_template=REF + "schemas/{model}")
     return refs, top.get("$defs", {})
@@ -124,14 +163,26 @@ def _not_null(schema: dict) -> dict:
     return schema
 
 
+def _inlined(schema: dict, defs: dict) -> dict:
+    """`schema` with its references to the model's own $defs (an enum) copied
+    in: a parameter's schema stands alone in the document."""
+    if "$ref" in schema:
+        target = defs[schema.pop("$ref").rpartition("/")[2]]
+        schema = {**{k: v for k, v in target.items() if k != "title"}, **schema}
+    if "anyOf" in schema:
+        schema["anyOf"] = [_inlined(dict(option), defs) for option in schema["anyOf"]]
+    return schema
+
+
 def _parameters(model: type[BaseModel] | None, where: str) -> list[dict]:
     if model is None:
         return []
     schema = model.model_json_schema(by_alias=True)
     required = set(schema.get("required", ()))
     params = []
+    defs = schema.get("$defs", {})
     for name, prop in schema["properties"].items():
-        prop = _not_null(dict(prop))
+        prop = _not_null(_inlined(dict(prop), defs))
         prop.pop("title", None)
         params.append({"name": name, "in": where, "required": name in required,
                        "description": prop.pop("description", ""), "schema": prop})
@@ -145,6 +196,9 @@ def _content(schema: dict, description: str) -> dict:
 def _operation(op: Operation, refs: dict) -> dict:
     answers = {}
     for answer in op.answers:
+        if answer.status == "204":
+            answers[answer.status] = {"description": answer.description}
+            continue
         schema = refs[(answer.model, "serialization")] if answer.model else {"type": "object"}
         answers[answer.status] = {**_content(schema, answer.description),
                                   **({"headers": answer.headers} if answer.headers else {})}
@@ -185,6 +239,14 @@ def document() -> dict:
         },
         "security": [{"bearerAuth": []}],
         "paths": paths,
+        "webhooks": {"orderChanged": {"post": {
+            "summary": "An order placed with your key changed (what Isoko POSTs to you)",
+            "parameters": [_SIGNATURE, _DELIVERY],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": refs[(outputs.WebhookEvent, "serialization")]}}},
+            "responses": {"200": {"description": "any 2xx: delivered; anything else or no "
+                                                 "answer within the timeout: retried"}},
+        }}},
         "components": {
             "securitySchemes": {"bearerAuth": {
                 "type": "http", "scheme": "bearer", "bearerFormat": "isk_<prefix>_<secret>",

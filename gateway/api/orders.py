@@ -1,8 +1,10 @@
-"""Orders through the API: place (idempotent), read with history, cancel.
+"""Orders through the API: place (idempotent), list and read with history, cancel.
 
 Idempotency: `Idempotency-Key` is required on `POST /orders` and scoped to
 the API key (`idem_key = "api:<key id>:<header>"`, unique in SQL). A repeat
-gets the order the first call made (200, nothing done twice). Whether a
+answers as the first call did: 201 with `Location` and the order the first
+call made, nothing done twice (the body shows the order as it is now; one
+rule, so a client that lost the first answer cannot tell, and need not). Whether a
 repeat is the *same request* is decided against that order row itself: the
 body has exactly the fields `inputs.OrderRequest` declares (unknown ones are
 refused) and the order stores all of them (listing, quantity, buyer name,
@@ -14,7 +16,7 @@ binds nothing and may be reused.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import jsonify, url_for
 from pydantic import ValidationError
@@ -24,15 +26,17 @@ from sqlalchemy.orm import Session
 from gateway.api import outputs, validation
 from gateway.api.blueprint import api_key_id, bp, services
 from gateway.api.errors import ApiError
-from gateway.api.inputs import OrderHeaders, OrderPath, OrderRequest
-from gateway.api.listings import iso
-from gateway.market.models import Listing, Product
+from gateway.api.inputs import OrderHeaders, OrderPath, OrderRequest, OrdersQuery
+from gateway.api.listings import decode_cursor, encode_cursor, iso
+from gateway.market.models import Listing, Producer, Product
 from gateway.market.rules import InvalidInput, MarketError, NotFound
 from gateway.orders import service as order_service
-from gateway.orders.models import Order
+from gateway.orders.models import Order, OrderEvent, OrderStatus
 from gateway.sms import queue as queues
 
 log = logging.getLogger(__name__)
+
+ORDER_CURSOR = "o1"  # cursors of /orders; /listings' do not fit here
 
 # The service's own checks (kept there for the USSD side) by the field they name.
 _FIELD_OF_CODE = {"invalid_quantity": "quantity", "invalid_phone": "buyer.phone",
@@ -49,19 +53,24 @@ def _same_request(s: Session, order: Order, wanted: OrderRequest) -> bool:
 # --- the answer -----------------------------------------------------------------
 
 
-def order_json(s: Session, order: Order) -> dict:
+def order_json(s: Session, order: Order, upto: OrderEvent | None = None) -> dict:
+    """The order as the API shows it; with `upto`, as it was right after that
+    event (its status, the history until it): what a webhook delivery carries."""
     listing = s.get(Listing, order.listing_id)
     product = s.get(Product, listing.product_id)
+    events = [e for e in order.events if upto is None or e.id <= upto.id]
+    status = order.status if upto is None else upto.status
+    answered = order.answered_at if upto is None or status != OrderStatus.PENDING else None
     return outputs.Order(
-        code=order.code, status=order.status, listing=listing.code,
+        code=order.code, status=status, listing=listing.code,
         product=outputs.ProductRef(code=product.code, name=product.name_en),
         grade=listing.grade, quantity=order.quantity, unit=product.unit,
         unit_price=order.unit_price, total=order.total, currency="RWF",
         buyer=outputs.OrderBuyerOut(name=order.buyer_name, phone=order.buyer_phone),
         created_at=iso(order.created_at), expires_at=iso(order.expires_at),
-        answered_at=iso(order.answered_at),
+        answered_at=iso(answered),
         history=[outputs.OrderEvent(status=event.status, at=iso(event.at), actor=event.actor)
-                 for event in order.events],
+                 for event in events],
     ).model_dump(mode="json")
 
 
@@ -75,12 +84,26 @@ def _enqueue(message_ids: list[int]) -> None:
             log.exception("could not enqueue SMS %s (it stays queued for the sweep)", message_id)
 
 
+def _placed(body: dict):
+    """The answer to a successful POST /orders, first call or replay alike."""
+    return jsonify(body), 201, {"Location": url_for("api.get_order", code=body["code"])}
+
+
 def _replay(s: Session, order: Order, wanted: OrderRequest):
     if not _same_request(s, order, wanted):
         raise ApiError(422, "idempotency_key_reused",
                        "this Idempotency-Key was already used with a different request",
                        order=order.code)
-    return jsonify(order_json(s, order)), 200
+    return _placed(order_json(s, order))
+
+
+def _check_not_own(s: Session, listing: Listing, wanted: OrderRequest) -> None:
+    """A buyer cannot order from their own listing, as USSD refuses it: the
+    seller's phone may not be the buyer phone sent."""
+    seller = s.get(Producer, listing.producer_id)
+    if wanted.buyer.phone is not None and seller.phone == wanted.buyer.phone:
+        raise ApiError(409, "own_listing", "the buyer's phone is the seller's: a seller "
+                                           "cannot order from their own listing")
 
 
 def _own_order(s: Session, code: str) -> Order:
@@ -113,6 +136,7 @@ def create_order():
         if listing is None:
             raise ApiError(404, "not_found", "no listing with this code is on sale",
                            field="listing")
+        _check_not_own(s, listing, wanted)
         try:
             order, messages = order_service.place_order(
                 s, listing_id=listing.id, quantity=wanted.quantity, buyer_name=wanted.buyer.name,
@@ -139,7 +163,35 @@ def create_order():
         body = order_json(s, order)
         message_ids = [message.id for message in messages]
     _enqueue(message_ids)
-    return jsonify(body), 201, {"Location": url_for("api.get_order", code=body["code"])}
+    return _placed(body)
+
+
+@bp.get("/orders")
+def list_orders():
+    """The key's own orders, newest first; keyset pages on the order id."""
+    params = validation.query(OrdersQuery)
+    after = decode_cursor(params.cursor, ORDER_CURSOR) if params.cursor else None
+    query = (select(Order).where(Order.api_key_id == api_key_id())
+             .order_by(Order.id.desc()).limit(params.limit + 1))
+    if after is not None:
+        query = query.where(Order.id < after)
+    if params.status is not None:
+        query = query.where(Order.status == params.status)
+    if params.since is not None:
+        query = query.where(Order.created_at >= _moment(params.since))
+    if params.until is not None:
+        query = query.where(Order.created_at < _moment(params.until))
+    with services().db.session() as s:
+        rows = list(s.scalars(query))
+        page = rows[:params.limit]
+        answer = {"data": [order_json(s, order) for order in page],
+                  "next_cursor": (encode_cursor(page[-1].id, ORDER_CURSOR)
+                                  if len(rows) > params.limit else None)}
+    return jsonify(outputs.OrderPage.model_validate(answer).model_dump(mode="json"))
+
+
+def _moment(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
 @bp.get("/orders/<code>")

@@ -132,3 +132,37 @@ class ErrorDetail(BaseModel):
 
 class Error(BaseModel):
     error: ErrorDetail
+
+
+# --- orders list, webhooks ------------------------------------------------------------
+
+
+class OrderPage(Answer):
+    data: list[Order]
+    next_cursor: str | None = Field(description="null on the last page")
+
+
+class Webhook(Answer):
+    id: int
+    url: str
+    events: list[str] = Field(examples=[["order.accepted", "order.rejected"]])
+    created_at: Timestamp
+
+
+class WebhookCreated(Webhook):
+    secret: str = Field(description="signs every delivery (Isoko-Signature); shown only now",
+                        examples=["whsec_3q2-7wJ1..."])
+
+
+class WebhookList(Answer):
+    data: list[Webhook]
+
+
+class WebhookEvent(Answer):
+    """The body of a webhook delivery."""
+
+    id: str = Field(description="the event's id, the same at every attempt: dedupe on it",
+                    examples=["evt_1042"])
+    type: str = Field(examples=["order.accepted"], description="order.<the new status>")
+    created_at: Timestamp = Field(description="when the order changed")
+    data: Order = Field(description="the order as it was right after the change")

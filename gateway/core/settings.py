@@ -115,6 +115,52 @@ class SmsConfig:
         )
 
 
+WEBHOOK_VARIABLES = ("WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_RETRY_BASE_SECONDS",
+                     "WEBHOOK_MAX_AGE_HOURS", "WEBHOOK_ALLOW_PRIVATE_URLS")
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """How webhook deliveries behave; `from_env` reads the WEBHOOK_* variables."""
+
+    timeout: float = 10.0  # seconds for the receiver to answer (connect: a third of it)
+    retry_base: float = 30.0  # seconds before the 2nd attempt; doubles each time
+    retry_cap: float = 3600.0
+    max_age_hours: float = 24.0  # a delivery not accepted by then is marked failed
+    # Allow http:// and private, loopback and link-local addresses (a local
+    # receiver while developing or testing); never in production.
+    allow_private: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookConfig:
+        env = os.environ if environ is None else environ
+        base = cls()
+
+        def number(name: str, default: float, low: float, high: float) -> float:
+            raw = (env.get(name) or "").strip()
+            if not raw:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be a number between {low:g} and {high:g}, "
+                                 f"got {raw!r}") from None
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+            return value
+
+        flag = (env.get("WEBHOOK_ALLOW_PRIVATE_URLS") or "").strip()
+        if flag not in ("", "0", "1"):
+            raise ValueError(f"WEBHOOK_ALLOW_PRIVATE_URLS must be 0 or 1, got {flag!r}")
+        return dataclasses.replace(
+            base,
+            timeout=number("WEBHOOK_TIMEOUT_SECONDS", base.timeout, 1, 60),
+            retry_base=number("WEBHOOK_RETRY_BASE_SECONDS", base.retry_base, 0, 3600),
+            max_age_hours=number("WEBHOOK_MAX_AGE_HOURS", base.max_age_hours, 1, 72),
+            allow_private=flag == "1",
+        )
+
+
 @dataclass(frozen=True, repr=False)
 class Settings:
     """Everything the gateway reads from its environment, validated and typed."""
@@ -138,6 +184,7 @@ class Settings:
     # process's local time (which TZ also sets, for libc).
     tz: str = DEFAULT_TZ
     sms: SmsConfig = field(default_factory=lambda: SmsConfig())
+    webhooks: WebhookConfig = field(default_factory=lambda: WebhookConfig())
 
     @property
     def embedded_redis(self) -> bool:
@@ -190,6 +237,7 @@ class Settings:
             "tz": reader.time_zone(),
         }
         values["sms"] = reader.sms()
+        values["webhooks"] = reader.webhooks()
         if reader.problems:
             raise SettingsError(reader.problems)
         return cls(**values)
@@ -343,6 +391,21 @@ class _Reader:
             self.problem("TZ", f"must be an IANA time zone such as {DEFAULT_TZ} or UTC, got {name!r}")
             return DEFAULT_TZ
         return name
+
+    def webhooks(self) -> WebhookConfig:
+        """The WEBHOOK_* tuning, every bad variable named (as `sms`)."""
+        good = {}
+        for name in WEBHOOK_VARIABLES:
+            raw = self.get(name)
+            if raw is None:
+                continue
+            try:
+                WebhookConfig.from_env({name: raw})
+            except ValueError as exc:
+                self.problem(name, str(exc).removeprefix(f"{name} "))
+                continue
+            good[name] = raw
+        return WebhookConfig.from_env(good)
 
     def log_level(self) -> str:
         level = (self.get("LOG_LEVEL") or "INFO").upper()

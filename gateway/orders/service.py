@@ -22,6 +22,7 @@ from gateway.market.models import Listing, ListingStatus, Producer, Product
 from gateway.market.rules import MarketError, NotFound, check_quantity
 from gateway.market.service import CODE_ATTEMPTS, format_rwf, random_code
 from gateway.orders.models import Order, OrderEvent, OrderStatus
+from gateway.orders.outbox import OrderEventOutbox
 from gateway.sms import texts as smstexts
 from gateway.sms.models import Message, MessageStatus
 
@@ -232,7 +233,11 @@ def _close(s: Session, order: Order, status: OrderStatus, actor: str) -> None:
 
 
 def _event(s: Session, order: Order, status: OrderStatus, actor: str) -> None:
-    s.add(OrderEvent(order=order, status=status, actor=actor, at=utcnow()))
+    """Record the change, and put it in the outbox in the same transaction:
+    the webhooks hear of it if and only if it commits."""
+    event = OrderEvent(order=order, status=status, actor=actor, at=utcnow())
+    s.add(event)
+    s.add(OrderEventOutbox(event=event))
     s.flush()
 
 

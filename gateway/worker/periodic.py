@@ -33,6 +33,7 @@ from redis import Redis
 from rq import Queue
 from rq.job import Callback, Job
 
+from gateway.api.deliveries import tick as webhooks_tick
 from gateway.orders.jobs import expire_orders
 from gateway.sms import queue as queues
 from gateway.sms.jobs import tick as sms_tick
@@ -46,6 +47,7 @@ PERIODIC: list[tuple[float, Callable[[], object]]] = [
     (60, sweep),  # re-adds queued rows, settles stale `sending` rows
     (60, expire_orders),  # unanswered orders expire; both sides told
     (10, drain_hops),  # the hop stream into one row per USSD session (the dashboard's sessions)
+    (2, webhooks_tick),  # order events to webhook deliveries; due deliveries queued
 ]
 
 DUE_KEY = "isoko:periodic:due:{path}"

@@ -35,14 +35,20 @@ from rq.timeouts import TimerDeathPenalty
 from rq.worker import SimpleWorker
 from sqlalchemy.orm import configure_mappers
 
+import gateway.api.deliveries  # noqa: F401
 import gateway.sms.jobs  # noqa: F401
 import gateway.sms.providers.africastalking  # noqa: F401
 import gateway.sms.sweep  # noqa: F401
+from gateway.api.deliveries import WEBHOOK_QUEUE
 from gateway.core import jobs as context
-from gateway.sms.queue import ALL_QUEUES, SERIALIZER
+from gateway.sms.queue import ALL_QUEUES as SMS_QUEUES
+from gateway.sms.queue import SERIALIZER
 from gateway.worker import periodic
 
 log = logging.getLogger(__name__)
+
+# Every queue a worker serves: the SMS pipeline's and the webhook deliveries'.
+ALL_QUEUES: tuple[str, ...] = (*SMS_QUEUES, WEBHOOK_QUEUE)
 
 POLL_INTERVAL = 0.5  # seconds between bursts
 MAX_BACKOFF = 30.0  # seconds between attempts while Redis is unreachable

@@ -13,6 +13,7 @@ import io
 import itertools
 import json
 import re
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -51,7 +52,8 @@ IDEMPOTENCY_KEY = _schema(_parameter("/orders", "post", "Idempotency-Key")["sche
 # constraint; any other keyword in the document fails the test (so a new
 # constraint can never be silently left out of the generated requests).
 _UNDERSTOOD = {"type", "properties", "required", "additionalProperties", "anyOf", "$ref",
-               "pattern", "minLength", "maxLength", "minimum", "maximum", "default"}
+               "pattern", "minLength", "maxLength", "minimum", "maximum", "default", "enum",
+               "items", "minItems", "maxItems"}
 _INERT = {"title", "description", "examples", "components"}
 
 
@@ -67,7 +69,12 @@ def from_schema(schema: dict, root: dict | None = None) -> st.SearchStrategy:
         return from_schema(node, root)
     if "anyOf" in schema:
         return st.one_of([from_schema(option, root) for option in schema["anyOf"]])
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
     kind = schema["type"]
+    if kind == "array":
+        return st.lists(from_schema(schema["items"], root), min_size=schema.get("minItems", 0),
+                        max_size=schema.get("maxItems"))
     if kind == "null":
         return st.none()
     if kind == "integer":
@@ -156,7 +163,7 @@ def test_bodies_the_document_accepts_are_accepted_and_the_rest_refused(api, offe
             body = {**body, "listing": offer}
         response = post_order(api, body, keys())
         if valid(ORDER_BODY, body):
-            assert response.status_code in {200, 201, 404, 409}, (body, response.get_json())
+            assert response.status_code in {201, 404, 409}, (body, response.get_json())
         else:
             assert response.status_code == 422, (body, response.get_json())
             assert error_of(response)["code"] in {"unknown_field", "invalid_body"} \
@@ -172,11 +179,11 @@ def test_idempotency_keys_the_document_accepts_are_accepted_and_the_rest_refused
     @PROPERTY
     @given(key=st.one_of(from_schema(IDEMPOTENCY_KEY), st.text(alphabet, max_size=110)))
     def check(key):
-        # The same body each time: a repeated key is a replay (200), never a 422.
+        # The same body each time: a repeated key is a replay (201), never a 422.
         response = post_order(api, {"listing": offer, "quantity": 1, "buyer": {"name": "Shop"}},
                               key)
         if valid(IDEMPOTENCY_KEY, key):
-            assert response.status_code in {200, 201}, (key, response.get_json())
+            assert response.status_code == 201, (key, response.get_json())
         else:
             assert response.status_code == 400, (key, response.get_json())
             assert error_of(response)["code"] in {"idempotency_key_required",
@@ -228,7 +235,7 @@ def test_quantity_5_0_is_read_as_5_as_the_schema_says(api, offer):
     response = post_order(api, _order(offer, quantity=5.0), "five")
     assert response.status_code == 201
     assert response.get_json()["quantity"] == 5
-    assert post_order(api, _order(offer, quantity=5), "five").status_code == 200  # same request
+    assert post_order(api, _order(offer, quantity=5), "five").status_code == 201  # same request
     response = post_order(api, _order(offer, quantity=5.5), "five-and-a-half")
     assert response.status_code == 422 and error_of(response)["field"] == "quantity"
 
@@ -309,3 +316,73 @@ def test_a_lone_surrogate_is_malformed_json(api, offer):
 
 def test_the_published_document_is_the_generated_one(gateway):
     assert gateway.http.get("/api/v1/openapi.json").get_json() == DOC
+
+
+# --- the routes of issue 9: orders list, webhooks --------------------------------------
+
+WEBHOOK_BODY = _schema(_operation("/webhooks", "post")["requestBody"]["content"]
+                       ["application/json"]["schema"])
+WEBHOOK_PATHS = [("url",), ("events",), ("extra",)]
+WEBHOOK_BODIES = st.one_of(from_schema(WEBHOOK_BODY),
+                           st.builds(_mutated, from_schema(WEBHOOK_BODY),
+                                     st.sampled_from(WEBHOOK_PATHS), ANY_JSON, st.booleans()))
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """Every host resolves to one public address: the property is about the
+    document and the server, not about the test machine's DNS."""
+    from gateway.api import webhook_urls, webhooks
+
+    monkeypatch.setattr(webhook_urls, "_resolve", lambda host, port: ["93.184.216.34"])
+    monkeypatch.setattr(webhooks, "MAX_PER_KEY", 10**6)
+
+
+@pytest.mark.slow
+def test_webhook_bodies_the_document_accepts_are_accepted_and_the_rest_refused(api, public_dns):
+    @PROPERTY
+    @given(body=WEBHOOK_BODIES)
+    def check(body):
+        response = api.post("/api/v1/webhooks", data=json.dumps(body),
+                            content_type="application/json")
+        if valid(WEBHOOK_BODY, body):
+            # A refused destination (not https, a bad host) is about the data, as a 404 is.
+            assert response.status_code == 201 or (
+                response.status_code == 422
+                and error_of(response)["code"] == "url_not_allowed"), (body, response.get_json())
+        else:
+            assert response.status_code == 422, (body, response.get_json())
+            code = error_of(response)["code"]
+            assert code in {"unknown_field", "invalid_body"} or code.startswith("invalid_")
+    check()
+
+
+def _order_query_values():
+    names = ["status", "since", "until", "limit"]  # cursor: test_order_list
+    strategies = {name: from_schema(_schema(_parameter("/orders", "get", name)["schema"]))
+                  for name in names}
+    return st.fixed_dictionaries({}, optional=strategies)
+
+
+@pytest.mark.slow
+def test_order_list_parameters_the_document_accepts_are_accepted(api):
+    @PROPERTY
+    @given(params=_order_query_values())
+    def check(params):
+        response = api.get("/api/v1/orders", query_string={k: str(v) for k, v in params.items()})
+        assert response.status_code == 200, (params, response.get_json())
+    check()
+
+
+@pytest.mark.slow
+def test_webhook_ids_the_document_accepts_are_looked_up_not_refused(api):
+    schema = _schema(_parameter("/webhooks/{id}", "get", "id")["schema"])
+
+    @PROPERTY
+    @given(raw=st.one_of(from_schema(schema).map(str), TEXT.filter(lambda x: "/" not in x)))
+    def check(raw):
+        if not raw or raw in {".", ".."}:
+            return
+        response = api.get(f"/api/v1/webhooks/{quote(raw, safe='')}")
+        assert response.status_code == 404, (raw, response.get_json())  # none exist: never a 400
+    check()

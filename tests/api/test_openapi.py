@@ -24,18 +24,15 @@ def test_the_document_is_valid_openapi_3_1(document):
 
 def test_every_api_route_and_method_is_described(gateway, document):
     app = gateway.http.application
-    described = document["paths"]
-    seen = 0
+    routed = set()
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1"):
             continue
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
-        assert path in described, f"{rule.rule} is not in the OpenAPI document"
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            assert method.lower() in described[path], f"{method} {path} is not described"
-        seen += 1
-    assert seen >= 6
-    assert len(described) == seen  # and nothing described that does not exist
+        routed |= {(path, method.lower()) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    described = {(path, method) for path, item in document["paths"].items() for method in item}
+    assert len(routed) >= 11
+    assert routed == described  # every route described, nothing described that does not exist
 
 
 def test_security_is_bearer_everywhere_but_the_document(document):

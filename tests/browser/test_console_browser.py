@@ -13,7 +13,6 @@ from playwright.sync_api import Page, expect
 
 from gateway.ussd import menustore
 from gateway.operators import accounts as operators
-from gateway.sms import texts as smstexts
 from gateway.operators.models import Role
 from gateway.operators.models import Draft
 from tests.browser.helpers import ON_POSTGRESQL, choose, dial, screen, screenshot

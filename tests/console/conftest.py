@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import pytest
 
 from gateway.operators import accounts as operators
-from gateway.sms import texts as smstexts
 from gateway.operators.models import Role
 
 PASSWORD = "correct horse battery"

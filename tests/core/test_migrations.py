@@ -50,6 +50,12 @@ REVISION_TABLES = {
         "catalogue_version",
         "price_changes",
     },
+    "0008": {
+        "order_event_outbox",
+        "webhooks",
+        "webhook_deliveries",
+        "webhook_attempts",
+    },
 }
 TABLES = set().union(*REVISION_TABLES.values())
 SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}

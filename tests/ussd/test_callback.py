@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 
-import pytest
 from sqlalchemy import func, select
 
 from gateway.market.models import Listing, Producer

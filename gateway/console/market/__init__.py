@@ -1,5 +1,6 @@
 """The market (`views`: catalogue, producers, listings, orders, messages, CSV
 exports), the product pages where editors run the catalogue (`catalogue`,
-with its `forms`), and the dashboard (`dashboard`: charts drawn by `charts`
-from the counts of `analytics`)."""
-from gateway.console.market import catalogue, dashboard, views  # noqa: F401  (add their views to the blueprint)
+with its `forms`), the webhook deliveries and their attempts (`webhooks`),
+and the dashboard (`dashboard`: charts drawn by `charts` from the counts of
+`analytics`)."""
+from gateway.console.market import catalogue, dashboard, views, webhooks  # noqa: F401  (add their views to the blueprint)
