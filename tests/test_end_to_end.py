@@ -9,6 +9,7 @@ import re
 import pytest
 
 from gateway.api import keys as apikeys
+from gateway.orders import service as orders_service
 from tests.sim import ProviderSimulator
 from tests.ussd.helpers import Phone, option, register
 from gateway.core import jobs as context
@@ -61,7 +62,9 @@ def _seller_answers_from_the_sms(gw, deliver, sim) -> str:
     return code
 
 
-def test_order_by_ussd_then_accept_by_ussd_tells_both_by_sms(market):
+def test_order_by_ussd_accept_meet_and_hand_over_with_the_delivery_code(market):
+    """Issue 9's acceptance: USSD order → accept → both sides' SMS carry each
+    other's name and number → the delivery code → delivered, both told."""
     gw, sim, deliver = market
     _list_coffee(gw, deliver, sim)
     buyer = Phone(gw.http, BUYER, session="buyer")
@@ -73,10 +76,38 @@ def test_order_by_ussd_then_accept_by_ussd_tells_both_by_sms(market):
     assert placed.startswith("END Order ")
     deliver()
     code = _seller_answers_from_the_sms(gw, deliver, sim)
-    assert f"*384*7*{code}#" in _texts(sim, SELLER)[-1]
+    to_seller = _texts(sim, SELLER)[-1]
+    assert f"accepted order {code}" in to_seller and "Buyer" in to_seller and BUYER in to_seller
     told = _texts(sim, BUYER)
-    assert len(told) == 1 and f"your order {code}" in told[0] and "accepted" in told[0]
+    met = next(t for t in told if f"order {code} accepted" in t)
+    assert "Seller" in met and SELLER in met and "Huye" in met
+    delivery_code = re.search(r"delivery code for order \d+ is (\d{4})", " ".join(told)).group(1)
     assert all(m.sender == "ISOKO" for m in sim.received())
+
+    # The buyer's screen of the order shows the seller; the seller's the buyer.
+    looking = Phone(gw.http, BUYER, session="buyer-looks")
+    body = looking.hop(option(looking.dial(), "My orders"))
+    body = looking.hop(option(body, code))
+    assert "Seller: Seller" in body and SELLER in body and "Huye" in body
+
+    # At handover: My orders → the order → Delivered → a wrong code, then the right one.
+    seller = Phone(gw.http, SELLER, session="handover")
+    body = seller.hop(option(seller.dial(), "My orders"))
+    body = seller.hop(option(body, code))
+    assert "Buyer: Buyer" in body and BUYER in body
+    body = seller.hop(option(body, "Delivered"))
+    assert "4-digit delivery code" in body
+    wrong = "0000" if delivery_code != "0000" else "1111"
+    assert "Wrong code. 2 tries left." in seller.hop(wrong)
+    assert seller.hop(delivery_code) == f"END Order {code} delivered. You both get an SMS."
+    deliver()
+    assert f"order {code}" in _texts(sim, SELLER)[-1] and "is delivered" in _texts(sim, SELLER)[-1]
+    assert "is delivered" in _texts(sim, BUYER)[-1]
+    with gw.db.session() as s:
+        order = orders_service.by_code(s, code)
+        assert order.status == "delivered"
+        assert [e.status for e in order.events] == ["pending", "accepted", "delivered"]
+        assert delivery_code not in (order.delivery_code_hash or "")
 
 
 def test_order_through_the_api_then_accept_by_ussd(market):

@@ -67,11 +67,21 @@ def order_json(s: Session, order: Order, upto: OrderEvent | None = None) -> dict
         grade=listing.grade, quantity=order.quantity, unit=product.unit,
         unit_price=order.unit_price, total=order.total, currency="RWF",
         buyer=outputs.OrderBuyerOut(name=order.buyer_name, phone=order.buyer_phone),
+        seller=_seller(s, order, events),
         created_at=iso(order.created_at), expires_at=iso(order.expires_at),
         answered_at=iso(answered),
         history=[outputs.OrderEvent(status=event.status, at=iso(event.at), actor=event.actor)
                  for event in events],
     ).model_dump(mode="json")
+
+
+def _seller(s: Session, order: Order, events: list[OrderEvent]) -> outputs.OrderSellerOut | None:
+    """The seller to meet, only once the order was accepted (never before)."""
+    if not any(event.status == OrderStatus.ACCEPTED for event in events):
+        return None
+    who = order_service.parties(s, order)
+    return outputs.OrderSellerOut(name=who["seller_name"], district=who["seller_district"],
+                                  phone=who["seller_phone"])
 
 
 def _enqueue(message_ids: list[int]) -> None:
@@ -198,6 +208,21 @@ def _moment(seconds: int) -> datetime:
 def get_order(code: str):
     with services().db.session() as s:
         body = order_json(s, _own_order(s, code))
+    return jsonify(body)
+
+
+@bp.post("/orders/<code>/received")
+def confirm_received(code: str):
+    with services().db.session() as s:
+        order = _own_order(s, code)
+        try:
+            messages = order_service.confirm_receipt(s, order, "api")
+        except order_service.OrderClosed as exc:
+            raise ApiError(409, "order_closed", f"the order is {exc.status}, not awaiting delivery",
+                           status=str(exc.status)) from None
+        body = order_json(s, order)
+        message_ids = [message.id for message in messages]
+    _enqueue(message_ids)
     return jsonify(body)
 
 

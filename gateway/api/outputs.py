@@ -82,6 +82,14 @@ class OrderBuyerOut(Answer):
     phone: str | None
 
 
+class OrderSellerOut(Answer):
+    """Who to meet for the handover: shown once the seller accepted."""
+
+    name: str
+    district: str
+    phone: str = Field(examples=["+250788123456"])
+
+
 class OrderEvent(Answer):
     status: OrderStatus
     at: Timestamp
@@ -89,6 +97,11 @@ class OrderEvent(Answer):
 
 
 class Order(Answer):
+    """An order. Its states: pending → accepted → (paid →) delivered
+    (→ settled), or rejected, expired, cancelled; overdue (accepted, not
+    delivered in time) and disputed (an operator resolves it). Without mobile
+    money an order is cash on delivery: accepted → delivered."""
+
     code: Code
     status: OrderStatus
     listing: Code
@@ -100,6 +113,8 @@ class Order(Answer):
     total: int
     currency: Currency
     buyer: OrderBuyerOut
+    seller: OrderSellerOut | None = Field(description="the seller's name, district and phone "
+                                          "once the order is accepted; null before")
     created_at: Timestamp
     expires_at: Timestamp = Field(description="unanswered orders expire then")
     answered_at: Timestamp | None

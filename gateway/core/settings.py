@@ -179,6 +179,7 @@ class Settings:
     screen_limit: int = 160
     log_level: str = "INFO"
     order_ttl_minutes: int = 1440
+    delivery_days: int = 7
     # The IANA zone the console shows times in. Only for display: every
     # stored time is UTC and is converted explicitly, never through the
     # process's local time (which TZ also sets, for libc).
@@ -234,6 +235,9 @@ class Settings:
             "log_level": reader.log_level(),
             # How long a seller has to answer an order before it expires.
             "order_ttl_minutes": reader.integer("ORDER_TTL_MINUTES", 1440, 5, 10080),
+            # How long after acceptance the goods must change hands before
+            # the order is overdue (and shown to an operator).
+            "delivery_days": reader.integer("DELIVERY_DAYS", 7, 1, 90),
             "tz": reader.time_zone(),
         }
         values["sms"] = reader.sms()

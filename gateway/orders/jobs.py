@@ -1,7 +1,9 @@
-"""Order jobs run by the workers: expiring unanswered orders."""
+"""Order jobs run by the workers: expiring unanswered orders, marking
+undelivered ones overdue."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from redis import Redis
 
@@ -25,4 +27,15 @@ def expire_orders(connection: Redis | None = None) -> int:
         queues.enqueue_sms(connection, message_id)
     if count:
         log.info("expired %d orders, queued %d SMS", count, len(ids))
+    return count
+
+
+def mark_overdue_orders() -> int:
+    """Accepted orders not delivered within DELIVERY_DAYS become overdue (the
+    console lists them for an operator). Idempotent; returns the count."""
+    days = context.settings().delivery_days
+    with context.database().session() as s:
+        count = orders.mark_overdue(s, timedelta(days=days))
+    if count:
+        log.info("%d orders overdue (not delivered within %d days)", count, days)
     return count

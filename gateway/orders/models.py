@@ -16,6 +16,11 @@ class OrderStatus(enum.StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    PAID = "paid"  # mobile money received (gateway/payments); without it, cash on delivery
+    DELIVERED = "delivered"
+    SETTLED = "settled"  # the seller has been paid out (mobile money)
+    OVERDUE = "overdue"
+    DISPUTED = "disputed"
 
 
 class ApiKey(Base):
@@ -59,6 +64,12 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Handover: only a hash of the buyer's 4-digit delivery code is kept; the
+    # seller's wrong entries are counted here and lock the entry for a while.
+    delivery_code_hash: Mapped[str | None] = mapped_column(String(64))
+    code_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    code_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     events: Mapped[list["OrderEvent"]] = relationship(back_populates="order", order_by="OrderEvent.id")
 

@@ -11,6 +11,10 @@ atomically: two buyers racing for the last 10 kg cannot both get it.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, select, update
@@ -18,9 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.core.models import utcnow
-from gateway.market.models import Listing, ListingStatus, Producer, Product
+from gateway.market.models import District, Listing, ListingStatus, Producer, Product
 from gateway.market.rules import MarketError, NotFound, check_quantity
 from gateway.market.service import CODE_ATTEMPTS, format_rwf, random_code
+from gateway.orders.lifecycle import AWAITING_HANDOVER, DISPUTABLE, BadMove, check_move  # noqa: F401 (BadMove: callers catch it here)
 from gateway.orders.models import Order, OrderEvent, OrderStatus
 from gateway.orders.outbox import OrderEventOutbox
 from gateway.sms import texts as smstexts
@@ -28,6 +33,11 @@ from gateway.sms.models import Message, MessageStatus
 
 DEFAULT_TTL = timedelta(hours=24)
 OPEN = (OrderStatus.PENDING,)
+DEFAULT_DELIVERY = timedelta(days=7)
+CODE_TRIES = 3  # wrong delivery codes before the entry locks
+CODE_LOCK = timedelta(hours=1)
+CODE_HASH_ROUNDS = 20_000
+NAME_SENT = 30  # a name in an SMS is cut to this many characters
 
 
 class OutOfStock(MarketError):
@@ -171,7 +181,8 @@ def answer_order(s: Session, *, seller_id: int, code: str, accept: bool) -> tupl
     _close(s, order, status, "seller")
     if not accept:
         _release(s, order)
-    return order, _tell_buyer(s, order, f"order_{status}")
+        return order, _tell_buyer(s, order, "order_rejected")
+    return order, _meet(s, order)
 
 
 def cancel_order(s: Session, order: Order, actor: str = "buyer") -> list[Message]:
@@ -227,8 +238,15 @@ def _lock(s: Session, order: Order) -> None:
 
 
 def _close(s: Session, order: Order, status: OrderStatus, actor: str) -> None:
-    order.status = status
+    """A pending order answered (or expired, cancelled): its answer time is kept."""
+    _move(s, order, status, actor)
     order.answered_at = utcnow()
+
+
+def _move(s: Session, order: Order, status: OrderStatus, actor: str) -> None:
+    """Every change of state: checked against the one table, then recorded."""
+    check_move(order.status, status)
+    order.status = status
     _event(s, order, status, actor)
 
 
@@ -241,12 +259,179 @@ def _event(s: Session, order: Order, status: OrderStatus, actor: str) -> None:
     s.flush()
 
 
+# --- meeting and handing over --------------------------------------------------
+
+
+def _hash_code(order: Order, code: str, salt: str) -> str:
+    digest = hashlib.pbkdf2_hmac("sha256", f"{order.code}:{code}".encode(), salt.encode(),
+                                 CODE_HASH_ROUNDS)
+    return f"{salt}${digest.hex()[:47]}"
+
+
+def _new_delivery_code(order: Order) -> str:
+    """A fresh 4-digit code; only its salted hash is stored on the order."""
+    code = f"{secrets.randbelow(10_000):04d}"
+    order.delivery_code_hash = _hash_code(order, code, secrets.token_hex(8))
+    order.code_failures = 0
+    order.code_locked_until = None
+    return code
+
+
+def _code_matches(order: Order, code: str) -> bool:
+    if not order.delivery_code_hash or "$" not in order.delivery_code_hash:
+        return False
+    salt = order.delivery_code_hash.split("$", 1)[0]
+    return hmac.compare_digest(_hash_code(order, str(code).strip(), salt), order.delivery_code_hash)
+
+
+def _short(name: str | None) -> str:
+    name = (name or "").strip()
+    if len(name) <= NAME_SENT:
+        return name
+    cut = name[:NAME_SENT + 1].rsplit(" ", 1)[0]
+    return cut if 0 < len(cut) <= NAME_SENT else name[:NAME_SENT]
+
+
+def parties(s: Session, order: Order) -> dict:
+    """Who meets whom: the seller's name, phone and district; the buyer's name
+    and phone (a registered buyer's, else what the buyer platform gave)."""
+    seller = s.get(Producer, order.seller_id)
+    district = s.get(District, seller.district_id)
+    buyer = s.get(Producer, order.buyer_id) if order.buyer_id is not None else None
+    return {"seller_name": _short(seller.name), "seller_phone": seller.phone,
+            "seller_district": district.name if district else "",
+            "buyer_name": _short(buyer.name if buyer else order.buyer_name),
+            "buyer_phone": (buyer.phone if buyer else order.buyer_phone) or ""}
+
+
+def _meet(s: Session, order: Order) -> list[Message]:
+    """On acceptance: the buyer gets the seller's name, number and district and
+    the delivery code; the seller gets the buyer's name and number."""
+    who = parties(s, order)
+    code = _new_delivery_code(order)
+    seller = s.get(Producer, order.seller_id)
+    messages = _tell_buyer(s, order, "order_accepted", seller=who["seller_name"],
+                           phone=who["seller_phone"], district=who["seller_district"])
+    messages += _tell_buyer(s, order, "delivery_code", delivery_code=code)
+    buyer_phone = who["buyer_phone"] or "-"
+    messages.append(_message(s, seller.phone, seller.language, "order_accepted_seller", order,
+                             buyer=who["buyer_name"] or "-", phone=buyer_phone))
+    return messages
+
+
+@dataclass
+class Handover:
+    """What a delivery code entry did: `delivered`, `wrong` (with tries left)
+    or `locked` (until when). Returned, not raised: a wrong entry must be
+    counted, so the caller commits whatever the outcome."""
+
+    outcome: str
+    order: Order
+    messages: list[Message] = field(default_factory=list)
+    tries_left: int = 0
+    locked_until: datetime | None = None
+
+
+def deliver_with_code(s: Session, *, seller_id: int, code: str, delivery_code: str,
+                      now: datetime | None = None) -> Handover:
+    """The seller enters the buyer's code at handover. A right code moves the
+    order to delivered and tells both sides. The third wrong code in a row
+    locks the entry for CODE_LOCK and tells the buyer; while locked every
+    entry is refused, right or wrong. Raises NotFound (not the seller's) or
+    OrderClosed (not awaiting handover)."""
+    now = now or utcnow()
+    order = seller_order(s, seller_id=seller_id, code=code)
+    _lock(s, order)
+    if order.status not in AWAITING_HANDOVER:
+        raise OrderClosed(order.status)
+    if order.code_locked_until is not None and order.code_locked_until > now:
+        return Handover("locked", order, locked_until=order.code_locked_until)
+    if not _code_matches(order, delivery_code):
+        order.code_failures = (order.code_failures or 0) + 1
+        if order.code_failures < CODE_TRIES:
+            s.flush()
+            return Handover("wrong", order, tries_left=CODE_TRIES - order.code_failures)
+        order.code_failures = 0
+        order.code_locked_until = now + CODE_LOCK
+        s.flush()
+        return Handover("locked", order, _tell_buyer(s, order, "delivery_code_locked"),
+                        locked_until=order.code_locked_until)
+    return Handover("delivered", order, _delivered(s, order, "seller"))
+
+
+def confirm_receipt(s: Session, order: Order, actor: str = "buyer") -> list[Message]:
+    """The buyer says the goods arrived (USSD or API): delivered, the seller told."""
+    _lock(s, order)
+    if order.status not in AWAITING_HANDOVER:
+        raise OrderClosed(order.status)
+    return _delivered(s, order, actor)
+
+
+def _delivered(s: Session, order: Order, actor: str) -> list[Message]:
+    _move(s, order, OrderStatus.DELIVERED, actor)
+    order.delivered_at = utcnow()
+    order.code_locked_until = None
+    seller = s.get(Producer, order.seller_id)
+    return ([_message(s, seller.phone, seller.language, "order_delivered", order)]
+            + _tell_buyer(s, order, "order_delivered"))
+
+
+def raise_dispute(s: Session, order: Order, actor: str) -> list[Message]:
+    """Buyer or seller says something went wrong: an operator takes it from here."""
+    _lock(s, order)
+    if order.status not in DISPUTABLE:
+        raise OrderClosed(order.status)
+    _move(s, order, OrderStatus.DISPUTED, actor)
+    return []
+
+
+def resolve_dispute(s: Session, order: Order, status: OrderStatus | str, operator: str) -> list[Message]:
+    """An operator ends a dispute with what happened (delivered, cancelled, settled).
+    A cancelled order gives its quantity back."""
+    _lock(s, order)
+    if order.status != OrderStatus.DISPUTED:
+        raise OrderClosed(order.status)
+    status = OrderStatus(status)
+    _move(s, order, status, f"op:{operator}"[:16])
+    if status == OrderStatus.DELIVERED:
+        order.delivered_at = utcnow()
+    if status == OrderStatus.CANCELLED:
+        _release(s, order)
+    return []
+
+
+def mark_overdue(s: Session, delivery: timedelta = DEFAULT_DELIVERY, now: datetime | None = None,
+                 limit: int = 500) -> int:
+    """Accepted (or paid) orders not delivered within `delivery` of their
+    acceptance become overdue, for an operator to follow up. Idempotent."""
+    now = now or utcnow()
+    due = list(s.scalars(select(Order).where(Order.status.in_([OrderStatus.ACCEPTED, OrderStatus.PAID]),
+                                             Order.answered_at <= now - delivery)
+                         .order_by(Order.answered_at).limit(limit)))
+    count = 0
+    for order in due:
+        _lock(s, order)
+        if order.status in (OrderStatus.ACCEPTED, OrderStatus.PAID):
+            _move(s, order, OrderStatus.OVERDUE, "system")
+            count += 1
+    return count
+
+
 # --- reading --------------------------------------------------------------------
 
 
 def pending_for_seller(s: Session, seller_id: int) -> list[Order]:
     query = (select(Order).where(Order.seller_id == seller_id, Order.status == OrderStatus.PENDING)
              .order_by(Order.created_at.desc(), Order.id.desc()))
+    return list(s.scalars(query))
+
+
+def open_for(s: Session, producer_id: int, limit: int = 30) -> list[Order]:
+    """A producer's orders still in play, as seller or buyer, newest first."""
+    live = [OrderStatus.PENDING, *AWAITING_HANDOVER, OrderStatus.DISPUTED]
+    query = (select(Order).where(Order.status.in_(live),
+                                 (Order.seller_id == producer_id) | (Order.buyer_id == producer_id))
+             .order_by(Order.created_at.desc(), Order.id.desc()).limit(limit))
     return list(s.scalars(query))
 
 
@@ -257,17 +442,17 @@ def by_code(s: Session, code: str) -> Order | None:
 # --- messages -------------------------------------------------------------------
 
 
-def _tell_buyer(s: Session, order: Order, kind: str) -> list[Message]:
+def _tell_buyer(s: Session, order: Order, kind: str, **extra) -> list[Message]:
     phone, lang = order.buyer_phone, "en"
     if order.buyer_id is not None:
         buyer = s.get(Producer, order.buyer_id)
         phone, lang = buyer.phone, buyer.language
     if not phone:
         return []  # an API buyer without a phone reads the state from the API
-    return [_message(s, phone, lang, kind, order)]
+    return [_message(s, phone, lang, kind, order, **extra)]
 
 
-def _message(s: Session, phone: str, lang: str, kind: str, order: Order,
+def _message(s: Session, recipient: str, lang: str, kind: str, order: Order,
              listing: Listing | None = None, **extra) -> Message:
     listing = listing or s.get(Listing, order.listing_id)
     product = s.get(Product, listing.product_id)
@@ -276,7 +461,7 @@ def _message(s: Session, phone: str, lang: str, kind: str, order: Order,
     text = smstexts.render(kind, str(lang), published, code=order.code, product=product.name(str(lang)),
                            quantity=f"{order.quantity:,}", unit=unit,
                            price=format_rwf(order.unit_price), total=format_rwf(order.total), **extra)
-    message = Message(recipient=phone, text=text, language=str(lang), kind=kind,
+    message = Message(recipient=recipient, text=text, language=str(lang), kind=kind,
                       status=MessageStatus.QUEUED, attempts=0, segments=smstexts.segments(text))
     s.add(message)
     s.flush()

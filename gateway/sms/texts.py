@@ -47,8 +47,9 @@ PLACEHOLDER_WIDTHS = {
     "total": 23,  # 1,000,000 x 100,000,000 RWF
     "dial": 20,  # a USSD code such as *384*44135#
     "name": 60,  # a producer's name (gateway.market.rules.NAME_MAX)
-    "buyer": 60,
-    "seller": 60,
+    "buyer": 30,  # names in SMS are cut to 30 (gateway.orders.service.NAME_SENT)
+    "seller": 30,
+    "delivery_code": 4,
     "phone": 13,  # +2507XXXXXXXX
     "district": 20,
     "hours": 3,

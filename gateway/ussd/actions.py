@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gateway.market import rules as market_rules
 from gateway.market import service as market
 from gateway.orders import service as orders
-from gateway.ussd.sources import order_values
+from gateway.ussd.sources import order_values, party_values
 
 
 @dataclass
@@ -164,18 +164,41 @@ def _queue(env: ActionEnv, messages) -> None:
 
 
 def open_order(env: ActionEnv, values: dict) -> Result:
+    """The seller's order from its dial string: to answer ("ok") or, once
+    accepted, to hand over ("sold")."""
     try:
         order = orders.seller_order(env.session, seller_id=int(values["producer_id"]),
                                     code=str(values.get("dial_order", "")))
     except market.MarketError:
         return "missing", {}
+    return _route(env, values, order)
+
+
+def show_order(env: ActionEnv, values: dict) -> Result:
+    """An order chosen from *My orders*: the caller's as seller or as buyer."""
+    order = orders.by_code(env.session, str(values.get("order", "")))
+    me = int(values["producer_id"])
+    if order is None or me not in (order.seller_id, order.buyer_id):
+        return "missing", {}
+    return _route(env, values, order)
+
+
+def _route(env: ActionEnv, values: dict, order) -> Result:
+    me, lang = int(values["producer_id"]), values.get("lang", "rw")
     expired = orders.expire_if_due(env.session, order)
     if expired is not None:  # past its deadline, not swept yet: it ends here, both sides told
         _queue(env, expired)
         return "missing", {}
-    if order.status != orders.OrderStatus.PENDING:
+    shown = order_values(env.session, order, lang)
+    status = orders.OrderStatus(order.status)
+    if status == orders.OrderStatus.PENDING:
+        return ("ok", shown) if order.seller_id == me else ("waiting", shown)
+    if status == orders.OrderStatus.DISPUTED:
+        return "disputed", shown
+    if status not in orders.AWAITING_HANDOVER:
         return "missing", {}
-    return "ok", order_values(env.session, order, values.get("lang", "rw"))
+    shown |= party_values(env.session, order, me)
+    return ("sold" if order.seller_id == me else "bought"), shown
 
 
 def _answer(env: ActionEnv, values: dict, accept: bool) -> Result:
@@ -199,6 +222,51 @@ def reject_order(env: ActionEnv, values: dict) -> Result:
     return _answer(env, values, False)
 
 
+def deliver(env: ActionEnv, values: dict) -> Result:
+    """The seller enters the buyer's delivery code at handover."""
+    entered = str(values.get("delivery_code", "")).strip()
+    if not (len(entered) == 4 and entered.isdigit()):
+        return "format", {}  # a typo, not a guess: not counted
+    try:
+        done = orders.deliver_with_code(env.session, seller_id=int(values["producer_id"]),
+                                        code=str(values["order"]), delivery_code=entered)
+    except market.MarketError:
+        return "closed", {}
+    _queue(env, done.messages)
+    if done.outcome == "wrong":
+        return "wrong", {"code_tries": done.tries_left}
+    return ("ok" if done.outcome == "delivered" else "locked"), {}
+
+
+def _buyers_order(env: ActionEnv, values: dict):
+    order = orders.by_code(env.session, str(values.get("order", "")))
+    if order is None or order.buyer_id != int(values["producer_id"]):
+        raise market.NotFound("no such order")
+    return order
+
+
+def confirm_receipt(env: ActionEnv, values: dict) -> Result:
+    """The buyer says the goods arrived."""
+    try:
+        _queue(env, orders.confirm_receipt(env.session, _buyers_order(env, values), "buyer"))
+    except market.MarketError:
+        return "closed", {}
+    return "ok", {}
+
+
+def raise_dispute(env: ActionEnv, values: dict) -> Result:
+    """Buyer or seller reports a problem: an operator resolves it in the console."""
+    order = orders.by_code(env.session, str(values.get("order", "")))
+    me = int(values["producer_id"])
+    if order is None or me not in (order.seller_id, order.buyer_id):
+        return "closed", {}
+    try:
+        _queue(env, orders.raise_dispute(env.session, order, "seller" if me == order.seller_id else "buyer"))
+    except market.MarketError:
+        return "closed", {}
+    return "ok", {}
+
+
 # name -> (handler, outcomes it can return)
 REGISTRY: dict[str, tuple[Handler, frozenset[str]]] = {
     "identify": (identify, frozenset({"registered", "new", "order"})),
@@ -210,7 +278,11 @@ REGISTRY: dict[str, tuple[Handler, frozenset[str]]] = {
     "withdraw": (withdraw, frozenset({"ok", "gone"})),
     "price_order": (price_order, frozenset({"ok", "short"})),
     "place_order": (place_order, frozenset({"ok", "short", "gone", "own"})),
-    "open_order": (open_order, frozenset({"ok", "missing"})),
+    "open_order": (open_order, frozenset({"ok", "sold", "bought", "waiting", "disputed", "missing"})),
+    "show_order": (show_order, frozenset({"ok", "sold", "bought", "waiting", "disputed", "missing"})),
+    "deliver": (deliver, frozenset({"ok", "wrong", "locked", "format", "closed"})),
+    "confirm_receipt": (confirm_receipt, frozenset({"ok", "closed"})),
+    "raise_dispute": (raise_dispute, frozenset({"ok", "closed"})),
     "accept_order": (accept_order, frozenset({"ok", "closed"})),
     "reject_order": (reject_order, frozenset({"ok", "closed"})),
 }

@@ -30,7 +30,7 @@ CACHE_SECONDS = 30.0
 _VERSION_INFO_KEY = "isoko.catalogue_version"  # Session.info: the version this hop read
 # Longest label each source produces (the linter's worst case).
 MAX_LABEL = {"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
-             "offers": 36, "orders_to_answer": 36}
+             "offers": 36, "orders_to_answer": 36, "my_orders": 36}
 
 
 class Sources:
@@ -150,6 +150,30 @@ def order_values(s: Session, order, lang: str) -> dict:
             "order_label": f"{order.quantity:,} {unit} {product.name(lang)}"}
 
 
+def party_values(s: Session, order, producer_id: int) -> dict:
+    """Who the caller meets, once the order is accepted: the buyer sees the
+    seller's name, number and district, the seller the buyer's name and number.
+    Real numbers on the screen (the users need them); logs mask them."""
+    who = orders.parties(s, order)
+    if order.seller_id == producer_id:
+        return {"party_name": who["buyer_name"], "party_phone": who["buyer_phone"], "party_district": ""}
+    return {"party_name": who["seller_name"], "party_phone": who["seller_phone"],
+            "party_district": who["seller_district"][:MAX_LABEL["districts"]]}
+
+
+def _my_orders(s: Session, values: dict, lang: str) -> list[Item]:
+    """The caller's orders still in play, sold or bought, newest first."""
+    producer_id = values.get("producer_id")
+    if not producer_id:
+        return []
+    items = []
+    for order in orders.open_for(s, int(producer_id)):
+        shown = order_values(s, order, lang)
+        label = f"{order.code} {shown['order_label']}"[:MAX_LABEL["my_orders"]]
+        items.append(Item(order.code, label))
+    return items
+
+
 def _orders_to_answer(s: Session, values: dict, lang: str) -> list[Item]:
     producer_id = values.get("producer_id")
     if not producer_id:
@@ -164,4 +188,5 @@ def _orders_to_answer(s: Session, values: dict, lang: str) -> list[Item]:
 
 
 _FETCH = {"districts": _districts, "products": _products, "grades": _grades,
-          "my_listings": _my_listings, "offers": _offers, "orders_to_answer": _orders_to_answer}
+          "my_listings": _my_listings, "offers": _offers, "orders_to_answer": _orders_to_answer,
+          "my_orders": _my_orders}

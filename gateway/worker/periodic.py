@@ -34,7 +34,7 @@ from rq import Queue
 from rq.job import Callback, Job
 
 from gateway.api.deliveries import tick as webhooks_tick
-from gateway.orders.jobs import expire_orders
+from gateway.orders.jobs import expire_orders, mark_overdue_orders
 from gateway.sms import queue as queues
 from gateway.sms.jobs import tick as sms_tick
 from gateway.sms.sweep import sweep
@@ -46,6 +46,7 @@ PERIODIC: list[tuple[float, Callable[[], object]]] = [
     (2, sms_tick),  # wakes a drain for due retries, after a hold, for lost wake-ups
     (60, sweep),  # re-adds queued rows, settles stale `sending` rows
     (60, expire_orders),  # unanswered orders expire; both sides told
+    (300, mark_overdue_orders),  # accepted, not delivered in DELIVERY_DAYS: overdue, for operators
     (10, drain_hops),  # the hop stream into one row per USSD session (the dashboard's sessions)
     (2, webhooks_tick),  # order events to webhook deliveries; due deliveries queued
 ]

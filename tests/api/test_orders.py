@@ -238,14 +238,24 @@ def test_the_order_reads_back_with_its_history(gateway, api, offer):
     read = api.get(f"/api/v1/orders/{code}")
     assert read.status_code == 200
     assert read.get_json()["status"] == "pending"
+    assert read.get_json()["seller"] is None  # who the seller is shows only once accepted
     with gateway.db.session() as s:
         seller = market.find_producer(s, SELLER_PHONE)
         _order, messages = orders.answer_order(s, seller_id=seller.id, code=code, accept=True)
-        assert [m.recipient for m in messages] == [BUYER_PHONE]  # the buyer is told by SMS
+        # The buyer: who to meet, and the delivery code; the seller: who the buyer is.
+        assert [(m.recipient, m.kind) for m in messages] == [
+            (BUYER_PHONE, "order_accepted"), (BUYER_PHONE, "delivery_code"),
+            (SELLER_PHONE, "order_accepted_seller")]
     order = api.get(f"/api/v1/orders/{code}").get_json()
     assert order["status"] == "accepted" and order["answered_at"] is not None
+    assert order["seller"]["phone"] == SELLER_PHONE and order["seller"]["name"]
+    assert order["seller"]["district"]
     assert [(e["status"], e["actor"]) for e in order["history"]] == [
         ("pending", "api"), ("accepted", "seller")]
+    received = api.post(f"/api/v1/orders/{code}/received")
+    assert received.status_code == 200 and received.get_json()["status"] == "delivered"
+    again = api.post(f"/api/v1/orders/{code}/received")
+    assert again.status_code == 409 and error_of(again)["status"] == "delivered"
 
 
 def test_orders_of_other_keys_and_unknown_codes_are_404(gateway, api, offer):

@@ -56,6 +56,7 @@ REVISION_TABLES = {
         "webhook_deliveries",
         "webhook_attempts",
     },
+    "0009": set(),  # the delivery code's hash, wrong entries and lock; delivered_at
 }
 TABLES = set().union(*REVISION_TABLES.values())
 SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}

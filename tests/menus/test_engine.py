@@ -18,15 +18,18 @@ from menus.loader import load
 from menus.model import REQUIRED_STRINGS
 
 MARKETPLACE = Path(menus.__file__).parent / "definitions" / "marketplace.yaml"
+ROUTES = {"ok", "sold", "bought", "waiting", "disputed", "missing"}  # where an order opens
 CAPS = Capabilities(
     actions={"identify": {"registered", "new", "order"}, "register": {"ok"},
              "price_listing": {"ok"}, "create_listing": {"ok"}, "update_quantity": {"ok", "gone"},
              "update_price": {"ok", "gone"}, "withdraw": {"ok", "gone"},
              "price_order": {"ok", "short"}, "place_order": {"ok", "short", "gone", "own"},
-             "open_order": {"ok", "missing"}, "accept_order": {"ok", "closed"},
-             "reject_order": {"ok", "closed"}},
+             "open_order": ROUTES, "show_order": ROUTES, "accept_order": {"ok", "closed"},
+             "reject_order": {"ok", "closed"},
+             "deliver": {"ok", "wrong", "locked", "format", "closed"},
+             "confirm_receipt": {"ok", "closed"}, "raise_dispute": {"ok", "closed"}},
     sources={"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
-             "offers": 36, "orders_to_answer": 36},
+             "offers": 36, "orders_to_answer": 36, "my_orders": 36},
 )
 MENU = load(yaml.safe_load(MARKETPLACE.read_text(encoding="utf-8")), 3, CAPS)
 PHONE = "+250788123456"
@@ -41,7 +44,7 @@ def main_option(label_en: str) -> str:
 
 
 SELL, BUY, MY_LISTINGS, ORDERS_TO_ANSWER, EXIT = map(main_option, [
-    "Sell goods", "Buy", "My listings", "Orders to answer", "Exit"])
+    "Sell goods", "Buy", "My listings", "My orders", "Exit"])
 
 DISTRICTS = [Item(f"d{i:02}", name) for i, name in enumerate([
     "Gasabo", "Kicukiro", "Nyarugenge", "Bugesera", "Gatsibo", "Kayonza", "Kirehe",
@@ -95,7 +98,7 @@ def make_ctx(districts=DISTRICTS, products=PRODUCTS, grades=GRADES, listings=LIS
         if source in by_product:
             return by_product[source].get(vals.get("product"), [])
         return {"districts": districts, "products": products, "my_listings": listings,
-                "orders_to_answer": orders}[source]
+                "orders_to_answer": orders, "my_orders": orders}[source]
     return Context(items)
 
 
@@ -139,9 +142,12 @@ def answer(call: engine.ActionCall, outcome: str | None = None) -> tuple[str, di
         if outcome == "short":  # sold meanwhile: the stock left comes back
             return outcome, {"offer_quantity": v["buy_quantity"] - 1}
         return outcome, {}
-    if call.name == "open_order":
+    if call.name in ("open_order", "show_order"):
         outcome = outcome or "ok"
-        return outcome, (order_values(v.get("dial_order") or "482113") if outcome == "ok" else {})
+        code = v.get("dial_order") or v.get("order") or "482113"
+        shown = {item.id: item.values for item in ORDERS}.get(code, {})
+        values = order_values(code, **{k: shown[k] for k in ("quantity", "unit", "total", "label") if k in shown})
+        return outcome, (values if outcome != "missing" else {})
     return outcome or "ok", {}
 
 
@@ -237,7 +243,7 @@ def test_registration_path():
     assert consent == ("Isoko keeps your number, name and district to connect you with buyers. "
                        "Do you agree?\n1. Yes\n2. No\n0. Back")
     assert d.press("1") == ("Isoko: Hello Alice\n1. Sell goods\n2. Buy\n3. My listings\n"
-                            "4. Orders to answer\n5. Exit")
+                            "4. My orders\n5. Exit")
     assert d.calls[-1] == engine.ActionCall("register", {
         "phone": PHONE, "lang": "en", "name": "Alice",
         "district": "d10", "district_label": "Rwamagana"}, "do_register")

@@ -23,7 +23,7 @@ OFFERS_PAGE_1 = ("Maize on sale:\n1. 350 RWF 120kg B Nyagatare\n2. 380 RWF 200kg
 OFFERS_PAGE_2 = ("1. 410 RWF 60kg A Bugesera\n2. 420 RWF 15kg B Kirehe\n"
                  "3. 450 RWF 300kg A Musanze\n4. 480 RWF 25kg A Huye\n5. 700 RWF 10kg A Rubavu\n"
                  "0. Back")
-ORDERS_LIST = "Orders to answer:\n1. 482113 10kg Maize\n2. 907215 24pcs Eggs\n0. Back"
+ORDERS_LIST = "My orders:\n1. 482113 10kg Maize\n2. 907215 24pcs Eggs\n0. Back"
 EGGS_ORDER = "Order 907215:\n24pcs Eggs\nTotal: 3,600 RWF\n1. Accept\n2. Reject\n0. Back"
 
 
@@ -189,7 +189,7 @@ def test_accepting_an_order_from_the_list(outcome, text):
     assert d.turn.end
     accepted = d.calls[-1]
     assert accepted.name == "accept_order" and accepted.values["order"] == "907215"
-    assert [c.name for c in d.calls] == ["identify", "accept_order"]
+    assert [c.name for c in d.calls] == ["identify", "show_order", "accept_order"]
 
 
 @pytest.mark.parametrize(("outcome", "text"), [
@@ -204,14 +204,14 @@ def test_rejecting_an_order_asks_first(outcome, text):
     # No goes back to the order, and back from there to the list (once).
     assert d.press("2") == EGGS_ORDER
     assert d.press("0") == ORDERS_LIST
-    assert [c.name for c in d.calls] == ["identify"]
+    assert [c.name for c in d.calls] == ["identify", "show_order"]
     d.choose("907215 24pcs Eggs")
     d.choose("Reject")
     assert d.press("1") == text
     assert d.turn.end
     rejected = d.calls[-1]
     assert rejected.name == "reject_order" and rejected.values["order"] == "907215"
-    assert [c.name for c in d.calls] == ["identify", "reject_order"]
+    assert [c.name for c in d.calls] == ["identify", "show_order", "show_order", "reject_order"]
 
 
 @pytest.mark.parametrize(("lang", "text"), [
@@ -227,7 +227,7 @@ def test_order_menu_in_each_language(lang, text):
 
 def test_no_orders_waiting():
     d = Dial(lang="en", ctx=make_ctx(orders=[]))
-    assert d.press(ORDERS_TO_ANSWER) == "No orders are waiting.\n1. Main menu\n2. Exit\n0. Back"
+    assert d.press(ORDERS_TO_ANSWER) == "No orders are open.\n1. Main menu\n2. Exit\n0. Back"
     assert d.screen == "no_orders"
     assert d.choose("Main menu").startswith("Isoko: Hello Alice\n")
     d.press(ORDERS_TO_ANSWER)

@@ -48,7 +48,7 @@ def test_the_dial_string_of_an_overdue_order_opens_nothing_and_tells_both(gatewa
 def test_accepting_from_an_open_screen_after_the_deadline_is_refused(gateway):
     _, code = _overdue_order(gateway)
     seller = Phone(gateway.http, "+250788000001", session="late")
-    body = seller.hop(option(seller.dial(), "Orders to answer"))
+    body = seller.hop(option(seller.dial(), "My orders"))
     with gateway.db.session() as s:  # the list was read before the deadline moved on
         s.execute(update(Order).values(expires_at=utcnow() + timedelta(minutes=5)))
     body = seller.hop(option(body, code))

@@ -94,7 +94,7 @@ def test_an_order_opened_from_its_dial_string_has_back_and_main_menu(gateway, ke
     main = direct.hop(key)
     assert main.startswith("CON Isoko: Hello Seller\n1. Sell goods")
     # And the journey goes on from there like any other.
-    assert code in direct.hop(option(main, "Orders to answer"))
+    assert code in direct.hop(option(main, "My orders"))
 
 
 def test_the_dialled_order_can_still_be_answered_after_going_back(gateway):
@@ -128,8 +128,8 @@ def test_no_resume_offer_after_no_orders_are_waiting_or_a_finished_journey(gatew
     phone.session = "two"
     assert phone.dial().startswith("CON Continue selling")
     main = phone.hop("00")
-    body = phone.hop(option(main, "Orders to answer"))
-    assert body.startswith("CON No orders are waiting.")  # and the phone drops here
+    body = phone.hop(option(main, "My orders"))
+    assert body.startswith("CON No orders are open.")  # and the phone drops here
     phone.session = "three"
     assert phone.dial().startswith("CON Isoko: Hello Jean Bosco")
     phone.walk(option(phone.dial(), "Sell"), "1", "50", "700", "1")  # a finished journey

@@ -40,7 +40,7 @@ def test_buy_then_seller_accepts_from_the_list(gateway):
         assert s.scalars(select(Listing)).one().quantity == 6
         seller_sms = s.scalars(select(Message).where(Message.kind == "order_new")).one()
         assert seller_sms.recipient == "+250788000001" and f"*384*7*{code}#" in seller_sms.text
-    body = seller.hop(option(seller.dial(), "Orders to answer"))
+    body = seller.hop(option(seller.dial(), "My orders"))
     assert code in body
     body = seller.hop(option(body, code))
     assert body.startswith(f"CON Order {code}:\n4 kg Coffee cherry\nTotal: 2,800 RWF")
