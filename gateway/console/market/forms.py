@@ -41,3 +41,9 @@ def _grade(line: str):
     values = [v.strip() for v in line.split("|")]
     # A line without the four parts goes through as it is: the catalogue says what is wrong.
     return dict(zip(GRADE_FIELDS, values)) if len(values) == len(GRADE_FIELDS) else line
+
+
+class ResolveForm(ConsoleForm):
+    """An operator's end to a dispute: what happened to the goods."""
+
+    outcome = StringField()  # "delivered" or "cancelled"

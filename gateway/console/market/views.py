@@ -12,18 +12,22 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
-from gateway.console.auth import requires, services
+from gateway.console.auth import current_operator, requires, services
 from gateway.console.blueprint import bp
 from gateway.console.market import paging
+from gateway.console.market.forms import ResolveForm
 from gateway.console.nav import add_item
 from gateway.console.present import day_start, stamp
+from gateway.core.logs import mask as mask_text
 from gateway.core.phones import InvalidPhone, normalize
 from gateway.market.models import District, Listing, ListingStatus, Producer, Product
+from gateway.operators import accounts as operators
 from gateway.operators.models import Role
+from gateway.orders import service as order_service
 from gateway.orders.models import Order, OrderEvent, OrderStatus
 from gateway.sms.models import Message, MessageStatus
 
@@ -184,7 +188,51 @@ def market_order(order_id: int):
         events = [{"status": e.status.value, "actor": e.actor, "at": e.at}
                   for e in s.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id)
                                      .order_by(OrderEvent.id))]
-    return render_template("console/market/order.html", order=item, events=events, listing_code=listing_code)
+        messages = [{"at": m.created_at, "to": paging.shown_phone(m.recipient, masked), "kind": m.kind,
+                     "status": m.status.value, "text": mask_text(m.text) if masked else m.text}
+                    for m in _order_messages(s, row)]
+        delivered_at = row[0].delivered_at
+    return render_template("console/market/order.html", order=item, events=events, listing_code=listing_code,
+                           messages=messages, delivered_at=delivered_at, form=ResolveForm(),
+                           can_resolve=item["status"] == OrderStatus.DISPUTED
+                           and current_operator().can(Role.EDITOR))
+
+
+def _order_messages(s, row) -> list[Message]:
+    """The SMS about this order: to its seller or buyer, naming its code, since it was placed."""
+    o, *_rest, seller_phone, _buyer, buyer_phone = row
+    phones = [p for p in (seller_phone, o.buyer_phone, buyer_phone) if p]
+    return list(s.scalars(select(Message).where(Message.recipient.in_(phones),
+                                                Message.created_at >= o.created_at,
+                                                Message.text.contains(o.code))
+                          .order_by(Message.id).limit(50)))
+
+
+RESOLUTIONS = ("delivered", "cancelled")
+
+
+@bp.post("/market/orders/<int:order_id>/resolve")
+@requires(Role.EDITOR)
+def market_order_resolve(order_id: int):
+    """End a dispute with what happened: the goods were delivered, or the
+    order is cancelled (its quantity goes back on sale)."""
+    form = ResolveForm()
+    if not form.validate() or form.outcome.data not in RESOLUTIONS:
+        abort(400, description="choose delivered or cancelled")
+    op = current_operator()
+    with services().db.session() as s:
+        order = s.get(Order, order_id)
+        if order is None:
+            abort(404)
+        try:
+            order_service.resolve_dispute(s, order, form.outcome.data, op.username)
+        except order_service.OrderClosed as exc:
+            flash(f"Order {order.code} is {exc.status}, not disputed.")
+            return redirect(url_for("console.market_order", order_id=order_id))
+        operators.audit(s, "order_resolve", by=op, target=order.code, detail=form.outcome.data)
+        code = order.code
+    flash(f"Order {code}: dispute resolved as {form.outcome.data}.")
+    return redirect(url_for("console.market_order", order_id=order_id))
 
 
 # --- messages ----------------------------------------------------------------
