@@ -162,3 +162,31 @@ def test_unanswered_order_expires_through_the_periodic_task(market):
         assert s.scalars(select(Listing)).one().quantity == 10
     assert any("expired" in t for t in _texts(sim, SELLER))
     assert any("did not answer" in t for t in _texts(sim, BUYER))
+
+
+def test_an_accepted_order_not_delivered_in_time_goes_overdue_through_the_periodic_task(market):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from gateway.market.models import Listing, Producer
+    from gateway.orders.models import Order
+    from gateway.worker import periodic
+
+    gw, sim, deliver = market
+    _list_coffee(gw, deliver, sim)
+    with gw.db.session() as s:
+        listing = s.scalars(select(Listing)).one()
+        buyer = Producer(phone=BUYER, name="Buyer", district_id=1, language="en",
+                         consented_at=listing.created_at)
+        s.add(buyer)
+        s.flush()
+        order, _ = orders_service.place_order(s, listing_id=listing.id, quantity=4, buyer_id=buyer.id)
+        orders_service.answer_order(s, seller_id=listing.producer_id, code=order.code, accept=True)
+        order.answered_at -= timedelta(days=gw.services.settings.delivery_days, minutes=1)
+    assert "gateway.orders.jobs.mark_overdue_orders" in periodic.tick(gw.redis)
+    deliver()
+    with gw.db.session() as s:
+        order = s.scalars(select(Order)).one()
+        assert order.status == "overdue"
+        assert [e.status for e in order.events] == ["pending", "accepted", "overdue"]

@@ -126,6 +126,8 @@ def test_settings_are_frozen():
         ({"USSD_SCREEN_LIMIT": "119"}, "serve", "USSD_SCREEN_LIMIT", "between 120 and 182"),
         ({"USSD_SCREEN_LIMIT": "183"}, "serve", "USSD_SCREEN_LIMIT", "between 120 and 182"),
         ({"LOG_LEVEL": "LOUD"}, "serve", "LOG_LEVEL", "one of"),
+        ({"DELIVERY_DAYS": "0"}, "serve", "DELIVERY_DAYS", "between 1 and 90"),
+        ({"DELIVERY_DAYS": "a week"}, "serve", "DELIVERY_DAYS", "whole number"),
         ({"TZ": "Africa/Kigaly"}, "serve", "TZ", "IANA time zone"),
         ({"TZ": "../../etc/passwd"}, "serve", "TZ", "IANA time zone"),
         ({"TZ": "EAT-3"}, "serve", "TZ", "IANA time zone"),
@@ -153,10 +155,11 @@ def test_valid_service_codes(code):
 
 @pytest.mark.parametrize(
     ("variable", "low", "high"),
-    [("USSD_SESSION_TTL", "30", "3600"), ("USSD_SCREEN_LIMIT", "120", "182")],
+    [("USSD_SESSION_TTL", "30", "3600"), ("USSD_SCREEN_LIMIT", "120", "182"), ("DELIVERY_DAYS", "1", "90")],
 )
 def test_integer_bounds_are_inclusive(variable, low, high):
-    attr = {"USSD_SESSION_TTL": "session_ttl_seconds", "USSD_SCREEN_LIMIT": "screen_limit"}[variable]
+    attr = {"USSD_SESSION_TTL": "session_ttl_seconds", "USSD_SCREEN_LIMIT": "screen_limit",
+            "DELIVERY_DAYS": "delivery_days"}[variable]
     assert getattr(Settings.from_env({variable: low}), attr) == int(low)
     assert getattr(Settings.from_env({variable: high}), attr) == int(high)
 
