@@ -157,8 +157,8 @@ WEBHOOK_URL_MAX = 2048
 # The shape only; where it may point (https, a public address) is checked
 # against DNS when it is created: `webhook_urls`.
 WEBHOOK_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+" + END
-EventType = Literal["order.pending", "order.accepted", "order.rejected", "order.expired",
-                    "order.cancelled"]
+# One event type per order state (order.delivered, order.disputed, ...).
+EventType = Literal[tuple(f"order.{status.value}" for status in OrderStatus)]  # type: ignore[valid-type]
 _TIME_RULE = "unix seconds (UTC), a whole number"
 # The statuses as plain strings (strict models take no text for an Enum).
 StatusValue = Literal[tuple(status.value for status in OrderStatus)]  # type: ignore[valid-type]
