@@ -98,7 +98,7 @@ def test_order_by_ussd_accept_meet_and_hand_over_with_the_delivery_code(market):
     body = seller.hop(option(body, "Delivered"))
     assert "4-digit delivery code" in body
     wrong = "0000" if delivery_code != "0000" else "1111"
-    assert "Wrong code. 2 tries left." in seller.hop(wrong)
+    assert "Wrong code. Tries left: 2." in seller.hop(wrong)
     assert seller.hop(delivery_code) == f"END Order {code} delivered. You both get an SMS."
     deliver()
     assert f"order {code}" in _texts(sim, SELLER)[-1] and "is delivered" in _texts(sim, SELLER)[-1]

@@ -43,8 +43,8 @@ def test_from_the_dial_string_three_wrong_codes_lock_and_tell_the_buyer(gateway)
     assert body.startswith(f"CON {code}: 4 kg Coffee cherry\nBuyer: Buyer Uwase\n{BUYER}")
     body = seller.hop(option(body, "Delivered"))
     assert seller.hop("12a4").startswith("CON The code has 4 digits.")  # a typo is not counted
-    assert seller.hop(wrong).startswith("CON Wrong code. 2 tries left.")
-    assert seller.hop(wrong).startswith("CON Wrong code. 1 tries left.")
+    assert seller.hop(wrong).startswith("CON Wrong code. Tries left: 2.")
+    assert seller.hop(wrong).startswith("CON Wrong code. Tries left: 1.")
     assert seller.hop(wrong) == "END Too many wrong codes. Try again in 1 hour."
     with gateway.db.session() as s:
         assert s.scalars(select(Message).where(Message.kind == "delivery_code_locked")).one().recipient == BUYER
