@@ -182,6 +182,13 @@ class MomoConfig:
     commission_percent: float = 0.0
     # Where MTN posts the result (X-Callback-Url); None: polling only.
     callback_url: str | None = None
+    # Tuning, not read from the environment (tests shorten it).
+    timeout: float | tuple[float, float] = (3.05, 15.0)  # connect, read: seconds per call
+    poll_first: float = 5.0  # seconds from an accepted request to its first status check
+    poll_cap: float = 60.0  # the wait between checks doubles up to this
+    pending_limit: float = 600.0  # a collection still PENDING this long after the request counts as EXPIRED
+    transfer_limit: float = 3600.0  # a transfer not final by then is held for an operator
+    call_max_age: float = 900.0  # a request MTN could not be reached for this long is given up
 
     def __repr__(self) -> str:
         return (f"MomoConfig(api_url={self.api_url!r}, subscription_key={MASK!r}, "
