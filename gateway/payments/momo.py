@@ -103,6 +103,12 @@ def reason_of(body: dict) -> str | None:
     return str(reason)[:64] if reason else None
 
 
+def callback_url(base: str, reference: str) -> str:
+    """MOMO_CALLBACK_URL with the reference in its query: callback bodies do
+    not always carry the X-Reference-Id they are about."""
+    return f"{base}{'&' if '?' in base else '?'}reference={reference}"
+
+
 def _snippet(text: str) -> str:
     return " ".join(text.split())[:500]
 
@@ -177,7 +183,7 @@ class MomoClient:
     def _create(self, product: str, resource: str, reference: str, body: dict) -> Answer:
         headers = {"X-Reference-Id": reference, "Content-Type": "application/json"}
         if self.config.callback_url:
-            headers["X-Callback-Url"] = self.config.callback_url
+            headers["X-Callback-Url"] = callback_url(self.config.callback_url, reference)
         url = f"{self.config.api_url}/{product}/v1_0/{resource}"
         answer, reply = self._authorised("POST", product, url, headers, body)
         if reply is None:

@@ -166,6 +166,21 @@ def was_sent(s: Session, payment: Payment) -> bool:
 # --- recording -------------------------------------------------------------------------
 
 
+def callback(s: Session, reference: str, answer: Answer, now: datetime | None = None) -> Payment | None:
+    """A callback about `reference` (MTN sends each once, unsigned): kept in
+    the history, and its payment, if open, made due for a status check now.
+    Its body is not trusted to change anything: the check asks MTN, so a
+    forged or repeated callback moves no money and no order."""
+    payment = by_reference(s, reference)
+    if payment is None:
+        return None
+    payment = s.get(Payment, payment.id, with_for_update=True)
+    history(s, payment, "callback", answer, reference=reference)
+    if payment.status in OPEN and payment.reference == reference:
+        payment.next_check_at = now or utcnow()
+    return payment
+
+
 def mark_sending(s: Session, payment: Payment) -> None:
     """Record, before the call, that a request with this reference goes out:
     a worker that dies before recording the answer leaves this trace, and
