@@ -75,6 +75,8 @@ def start_collection(s: Session, order: Order, config: MomoConfig,
     it use that reference. Open or successful: returned unchanged."""
     if not order.buyer_phone:
         raise PaymentError("no_phone", "the order has no buyer number to ask payment from")
+    if order.status not in (OrderStatus.ACCEPTED, OrderStatus.PAID):
+        raise PaymentError("not_accepted", "only an accepted order is paid for")
     now = now or utcnow()
     payment = _locked(s, order.id, PaymentKind.COLLECTION)
     if payment is None:

@@ -132,8 +132,13 @@ def test_success_pays_the_order_then_the_seller_is_paid_less_commission(momo):
     assert momo.order_events(order_id) == ["pending", "accepted", "paid", "settled"]
 
 
-def test_no_transfer_before_the_buyer_paid(momo):
+def test_no_transfer_before_the_buyer_paid_and_no_collection_before_acceptance(momo):
     order_id = momo.order()
+    with momo.db.session() as s:
+        listing_id = s.get(Order, order_id).listing_id
+        pending, _ = orders.place_order(s, listing_id=listing_id, quantity=1, buyer_phone=OTHER_PHONE)
+        with pytest.raises(service.PaymentError, match="accepted"):
+            service.start_collection(s, pending, momo.config)
     with momo.db.session() as s, pytest.raises(service.PaymentError, match="not succeeded"):
         service.start_transfer(s, s.get(Order, order_id), momo.config)
 
