@@ -16,6 +16,8 @@ class OrderStatus(enum.StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    PAID = "paid"  # mobile money: the buyer's payment succeeded (issue 9)
+    SETTLED = "settled"  # mobile money: the seller was paid out after delivery
 
 
 class ApiKey(Base):

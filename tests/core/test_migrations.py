@@ -56,6 +56,10 @@ REVISION_TABLES = {
         "webhook_deliveries",
         "webhook_attempts",
     },
+    "0010": {
+        "payments",
+        "payment_events",
+    },
 }
 TABLES = set().union(*REVISION_TABLES.values())
 SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}
