@@ -13,7 +13,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.serving import make_server
 
-from gateway.channels.momo import callback as momo_callback
 from gateway.core import jobs as context
 from gateway.core.models import utcnow
 from gateway.core.settings import Settings
@@ -201,11 +200,9 @@ def test_a_server_error_is_retried_with_the_same_reference(momo):
 
 @pytest.fixture
 def gateway_url(momo):
-    """The gateway on a loopback port, with the callback blueprint as app.py will register it."""
+    """The gateway on a loopback port, as create_app wires it (the callback blueprint included)."""
     services = build_services(momo.settings, redis_client=momo.redis)
     app = create_app(services=services)
-    app.register_blueprint(momo_callback.bp)
-    app.extensions["csrf"].exempt(momo_callback.bp)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
