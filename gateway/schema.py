@@ -7,10 +7,11 @@ from gateway.market import models as market
 from gateway.operators import models as operators
 from gateway.orders import models as orders
 from gateway.orders import outbox as order_outbox
+from gateway.payments import models as payments
 from gateway.sms import models as sms
 from gateway.ussd import models as ussd
 
 metadata = Base.metadata
-FEATURES = (market, operators, orders, order_outbox, sms, ussd)
+FEATURES = (market, operators, orders, order_outbox, payments, sms, ussd)
 
 __all__ = ["FEATURES", "Base", "metadata"]

@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gateway.sms",),
     ("gateway.market", "gateway.operators"),
     ("gateway.orders",),
+    ("gateway.payments",),
     ("gateway.ussd",),
     ("gateway.api", "gateway.channels", "gateway.schema"),
     ("gateway.console",),

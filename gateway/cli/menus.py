@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 import redis
+import yaml
 
 from gateway.cli.common import services as _services
 from gateway.ussd import menustore
@@ -24,14 +25,42 @@ def _read(path: str, *, exact: bool = False) -> str:
         raise click.ClickException(f"{path}: cannot read: {exc}") from None
 
 
+def _scalar_spans(source: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of every scalar of the YAML `source`:
+    what a phone may show. Comments are not in them. Empty when the YAML
+    does not parse (the lint that follows reports it)."""
+    try:
+        root = yaml.compose(source, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    spans, seen, todo = set(), set(), [root] if root is not None else []
+    while todo:  # bounded: each node is visited once (an alias names a node seen already)
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            spans.add((node.start_mark.index, node.end_mark.index))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            todo.extend(part for pair in node.value for part in pair)
+    return sorted(spans)
+
+
 def _fix(path: str, source: str) -> str:
-    """Write the GSM-7 replacements (menus.gsm7's table) into the file: a
-    replacement of characters in the text itself, so comments, quoting, order
-    and layout stay as they were. Returns the new source."""
-    fixed = gsm7.fix(source)
+    """Write the GSM-7 replacements (menus.gsm7's table) into the file's
+    strings: a replacement of characters in place, so comments, quoting,
+    order and layout stay as they were. Returns the new source."""
+    pieces, counts, at = [], Counter(), 0
+    for start, end in _scalar_spans(source):
+        scalar = source[start:end]
+        counts.update(ch for ch in scalar if not gsm7.is_gsm7(ch) and gsm7.replacement(ch) is not None)
+        pieces += [source[at:start], gsm7.fix(scalar)]
+        at = end
+    fixed = "".join(pieces) + source[at:]
     if fixed == source:
         return source
-    counts = Counter(ch for ch in source if not gsm7.is_gsm7(ch) and gsm7.replacement(ch) is not None)
     try:
         Path(path).write_bytes(fixed.encode("utf-8"))
     except OSError as exc:

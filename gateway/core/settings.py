@@ -35,6 +35,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_CALLBACK_TOKEN = 16
 SECRET_FIELDS = frozenset({"secret_key", "at_api_key", "callback_token"})
 URL_FIELDS = frozenset({"database_url", "redis_url", "at_api_url"})
+MOMO_ENVIRONMENTS = ("sandbox", "mtnrwanda")
+MOMO_REQUIRED = ("MOMO_API_URL", "MOMO_SUBSCRIPTION_KEY", "MOMO_API_USER", "MOMO_API_KEY",
+                 "MOMO_TARGET_ENVIRONMENT")
 MASK = "***"
 
 # A USSD code as a phone dials it: "*384*7#", "*123#"; no empty segments.
@@ -162,6 +165,44 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True, repr=False)
+class MomoConfig:
+    """MTN MoMo Open API access (MOMO_*); `Settings.momo` is None without it.
+
+    One subscription key and API user serve both products (collection and
+    disbursement) here; MTN issues one per product, so a deployment that has
+    two must still configure one pair (see the README). `repr` masks the
+    subscription key and the API key."""
+
+    api_url: str
+    subscription_key: str
+    api_user: str
+    api_key: str
+    target_environment: str = "sandbox"
+    currency: str = "RWF"
+    commission_percent: float = 0.0
+    # Where MTN posts the result (X-Callback-Url); None: polling only.
+    callback_url: str | None = None
+    # Tuning, not read from the environment (tests shorten it).
+    timeout: float | tuple[float, float] = (3.05, 15.0)  # connect, read: seconds per call
+    poll_first: float = 5.0  # seconds from an accepted request to its first status check
+    poll_cap: float = 60.0  # the wait between checks doubles up to this
+    pending_limit: float = 600.0  # a collection still PENDING this long after the request counts as EXPIRED
+    transfer_limit: float = 3600.0  # a transfer not final by then is held for an operator
+    call_max_age: float = 900.0  # a request MTN could not be reached for this long is given up
+
+    def __repr__(self) -> str:
+        return (f"MomoConfig(api_url={self.api_url!r}, subscription_key={MASK!r}, "
+                f"api_user={self.api_user!r}, api_key={MASK!r}, "
+                f"target_environment={self.target_environment!r}, currency={self.currency!r}, "
+                f"commission_percent={self.commission_percent!r}, "
+                f"callback_url={self.callback_url!r})")
+
+    def commission(self, total: int) -> int:
+        """The commission on `total` RWF, rounded down (the seller is never short-changed)."""
+        return int(total * round(self.commission_percent * 100)) // 10_000
+
+
+@dataclass(frozen=True, repr=False)
 class Settings:
     """Everything the gateway reads from its environment, validated and typed."""
 
@@ -186,6 +227,8 @@ class Settings:
     tz: str = DEFAULT_TZ
     sms: SmsConfig = field(default_factory=lambda: SmsConfig())
     webhooks: WebhookConfig = field(default_factory=lambda: WebhookConfig())
+    # Mobile money (MOMO_*): None means cash on delivery.
+    momo: MomoConfig | None = None
 
     @property
     def embedded_redis(self) -> bool:
@@ -242,6 +285,7 @@ class Settings:
         }
         values["sms"] = reader.sms()
         values["webhooks"] = reader.webhooks()
+        values["momo"] = reader.momo()
         if reader.problems:
             raise SettingsError(reader.problems)
         return cls(**values)
@@ -255,7 +299,16 @@ def _shown(name: str, value: object) -> object:
         return MASK
     if name in URL_FIELDS:
         return _hide_password(str(value))
+    if name == "momo":
+        return _Shown(repr(value))
     return value
+
+
+class _Shown(str):
+    """A string repr() shows as it is (an already masked nested repr)."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _hide_password(url: str) -> str:
@@ -410,6 +463,48 @@ class _Reader:
                 continue
             good[name] = raw
         return WebhookConfig.from_env(good)
+
+    def momo(self) -> MomoConfig | None:
+        """MOMO_*: all of MOMO_REQUIRED or none (then None: cash on delivery)."""
+        given = {name: self.get(name) for name in MOMO_REQUIRED}
+        extra = [name for name in ("MOMO_CURRENCY", "MOMO_COMMISSION_PERCENT", "MOMO_CALLBACK_URL")
+                 if self.get(name) is not None]
+        if not any(given.values()):
+            for name in extra:
+                self.problem(name, "is set without the MTN MoMo credentials (" +
+                             ", ".join(MOMO_REQUIRED) + ")")
+            return None
+        missing = [name for name, value in given.items() if value is None]
+        for name in missing:
+            self.problem(name, "is missing: the MOMO_* credentials go together")
+        api_url = self._http_url("MOMO_API_URL", given["MOMO_API_URL"] or "http://missing")
+        environment = given["MOMO_TARGET_ENVIRONMENT"] or "sandbox"
+        if environment not in MOMO_ENVIRONMENTS:
+            self.problem("MOMO_TARGET_ENVIRONMENT",
+                         f"must be one of {', '.join(MOMO_ENVIRONMENTS)}, got {environment!r}")
+        currency = (self.get("MOMO_CURRENCY") or "RWF").upper()
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            self.problem("MOMO_CURRENCY", f"must be an ISO 4217 code such as RWF, got {currency!r}")
+        percent = 0.0
+        raw = self.get("MOMO_COMMISSION_PERCENT")
+        if raw is not None:
+            try:
+                percent = float(raw)
+            except ValueError:
+                percent = -1.0
+            if not 0 <= percent < 100:
+                self.problem("MOMO_COMMISSION_PERCENT",
+                             f"must be a number from 0 to below 100, got {raw!r}")
+                percent = 0.0
+        callback = self.get("MOMO_CALLBACK_URL")
+        if callback is not None:
+            callback = self._http_url("MOMO_CALLBACK_URL", callback)
+        if missing:
+            return None
+        return MomoConfig(api_url=api_url, subscription_key=given["MOMO_SUBSCRIPTION_KEY"],
+                          api_user=given["MOMO_API_USER"], api_key=given["MOMO_API_KEY"],
+                          target_environment=environment, currency=currency,
+                          commission_percent=percent, callback_url=callback)
 
     def log_level(self) -> str:
         level = (self.get("LOG_LEVEL") or "INFO").upper()

@@ -13,6 +13,7 @@ from gateway import api, console
 from gateway.channels.africastalking import sms as sms_callbacks
 from gateway.channels.africastalking import ussd as ussd_views
 from gateway.channels.africastalking import ussd_events
+from gateway.channels.momo import callback as momo_callbacks
 from gateway.core.settings import Settings
 from gateway.ussd import menustore
 from gateway.web import metrics, simulator
@@ -30,7 +31,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.config["SECRET_KEY"] = services.settings.secret_key
     app.extensions["isoko"] = services
     csrf = CSRFProtect(app)
-    for blueprint in (ussd_views.bp, ussd_events.bp, sms_callbacks.bp, api.bp,
+    for blueprint in (ussd_views.bp, ussd_events.bp, sms_callbacks.bp, momo_callbacks.bp, api.bp,
                       simulator.bp, metrics.bp):
         app.register_blueprint(blueprint)
     # What the USSD service reports to and dials besides the published menus:
@@ -38,9 +39,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     services.ussd.observe = metrics.init_app(app, services).observe
     services.ussd.drafts = simulator.DraftMenus(services)
     console.init_app(app, services)
-    # No CSRF token from machines: the provider (?token=), buyer platforms
+    # No CSRF token from machines: the providers (?token=, MTN's callback), buyer platforms
     # (bearer keys), Prometheus; the simulator's POST asks for it itself unless local.
-    for exempt in (ussd_views.bp, ussd_events.bp, sms_callbacks.bp, api.bp, metrics.bp, simulator.ussd):
+    for exempt in (ussd_views.bp, ussd_events.bp, sms_callbacks.bp, momo_callbacks.bp, api.bp, metrics.bp,
+                   simulator.ussd):
         csrf.exempt(exempt)
     _install_token_check(app, services.settings.callback_token)
 

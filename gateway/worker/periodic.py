@@ -35,6 +35,7 @@ from rq.job import Callback, Job
 
 from gateway.api.deliveries import tick as webhooks_tick
 from gateway.orders.jobs import expire_orders, mark_overdue_orders
+from gateway.payments.jobs import tick as payments_tick
 from gateway.sms import queue as queues
 from gateway.sms.jobs import tick as sms_tick
 from gateway.sms.sweep import sweep
@@ -49,6 +50,7 @@ PERIODIC: list[tuple[float, Callable[[], object]]] = [
     (300, mark_overdue_orders),  # accepted, not delivered in DELIVERY_DAYS: overdue, for operators
     (10, drain_hops),  # the hop stream into one row per USSD session (the dashboard's sessions)
     (2, webhooks_tick),  # order events to webhook deliveries; due deliveries queued
+    (5, payments_tick),  # mobile money: due collections and transfers checked (nothing without MOMO_*)
 ]
 
 DUE_KEY = "isoko:periodic:due:{path}"

@@ -36,19 +36,21 @@ from rq.worker import SimpleWorker
 from sqlalchemy.orm import configure_mappers
 
 import gateway.api.deliveries  # noqa: F401
+import gateway.payments.jobs  # noqa: F401
 import gateway.sms.jobs  # noqa: F401
 import gateway.sms.providers.africastalking  # noqa: F401
 import gateway.sms.sweep  # noqa: F401
 from gateway.api.deliveries import WEBHOOK_QUEUE
 from gateway.core import jobs as context
+from gateway.payments.jobs import PAYMENTS_QUEUE
 from gateway.sms.queue import ALL_QUEUES as SMS_QUEUES
 from gateway.sms.queue import SERIALIZER
 from gateway.worker import periodic
 
 log = logging.getLogger(__name__)
 
-# Every queue a worker serves: the SMS pipeline's and the webhook deliveries'.
-ALL_QUEUES: tuple[str, ...] = (*SMS_QUEUES, WEBHOOK_QUEUE)
+# Every queue a worker serves: the SMS pipeline's, the webhook deliveries', the payments'.
+ALL_QUEUES: tuple[str, ...] = (*SMS_QUEUES, WEBHOOK_QUEUE, PAYMENTS_QUEUE)
 
 POLL_INTERVAL = 0.5  # seconds between bursts
 MAX_BACKOFF = 30.0  # seconds between attempts while Redis is unreachable

@@ -57,6 +57,10 @@ REVISION_TABLES = {
         "webhook_attempts",
     },
     "0009": set(),  # the delivery code's hash, wrong entries and lock; delivered_at
+    "0010": {
+        "payments",
+        "payment_events",
+    },
 }
 TABLES = set().union(*REVISION_TABLES.values())
 SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}

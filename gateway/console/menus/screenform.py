@@ -19,7 +19,7 @@ from gateway.console.common.roundtrip import FormError, clean_text, dump_roundtr
 from gateway.ussd import menustore
 from menus.model import DefinitionError
 
-VALIDATOR_FIELDS = {"integer": ("min", "max", "units"), "text": ("min", "max"),
+VALIDATOR_FIELDS = {"integer": ("min", "max", "units"), "text": ("min", "max", "not_digits_only"),
                     "regex": ("pattern",), "choice": ("choices",)}
 TARGET_FIELDS = {"input": ("next",), "list": ("next", "empty"), "confirm": ("next", "cancel")}
 _PLAIN_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -67,7 +67,8 @@ def screen_view(definition: dict, sid: str) -> dict:
         view["validate"] = {"type": spec.get("type", ""), "min": spec.get("min", ""), "max": spec.get("max", ""),
                             "pattern": spec.get("pattern", ""),
                             "choices": ", ".join(map(str, spec.get("choices") or [])),
-                            "units": ", ".join(map(str, spec.get("units") or []))}
+                            "units": ", ".join(map(str, spec.get("units") or [])),
+                            "not_digits_only": "yes" if spec.get("not_digits_only") else "no"}
     return view
 
 
@@ -215,6 +216,8 @@ def _validator(form: Mapping[str, str]) -> dict:
             value = _int(form, name)
         elif name in ("choices", "units"):
             value = _words(form, name) or None
+        elif name == "not_digits_only":  # a yes/no select: "no" leaves the key out
+            value = True if (form.get(f"validate.{name}") or "").strip() == "yes" else None
         else:
             value = (form.get(f"validate.{name}") or "").strip() or None
         if value is not None:

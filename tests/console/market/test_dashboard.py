@@ -186,14 +186,15 @@ def _gateway_session(db, sid, *, screen, last_hop, started, idle=timedelta(0), s
 
 def test_a_session_idle_after_a_question_counts_as_dropped_at_its_screen(viewer, gw):
     ttl = gw.services.settings.session_ttl_seconds
-    long_ago = NOW - timedelta(hours=1)
+    now = datetime.now(timezone.utc)  # not NOW: the module's import can be minutes old in a long run
+    long_ago = now - timedelta(hours=1)
     _gateway_session(gw.db, "idle", screen="sell_price", last_hop="continue", started=long_ago)
-    _gateway_session(gw.db, "live", screen="sell_quantity", last_hop="continue", started=NOW)
-    _gateway_session(gw.db, "told", screen="buy_quantity", last_hop="continue", started=NOW, status="Incomplete")
+    _gateway_session(gw.db, "live", screen="sell_quantity", last_hop="continue", started=now)
+    _gateway_session(gw.db, "told", screen="buy_quantity", last_hop="continue", started=now, status="Incomplete")
     _gateway_session(gw.db, "done", screen="sell_done", last_hop="end", started=long_ago, status="Incomplete")
     _gateway_session(gw.db, "oops", screen="buy_confirm", last_hop="error", started=long_ago)
     _gateway_session(gw.db, "edge", screen="ask_name", last_hop="continue",
-                     started=NOW - timedelta(seconds=ttl + 30))  # idle just past the TTL
+                     started=now - timedelta(seconds=ttl + 30))  # idle just past the TTL
     page = viewer.get("/admin/dashboard").get_data(as_text=True)
     assert "1 finished · 3 dropped · 1 failed · 1 in progress" in page
     listing = _svg(page, "chart-funnel-listing")

@@ -76,8 +76,9 @@ def test_a_screen_form_changes_one_line_of_the_yaml(editor, gw):
     with gw.db.session() as s:
         before = menustore.versions(s, "marketplace")[0].source
     editor.post("/admin/menus/marketplace/screens/ask_name",
-                {"text.en": NEW_PROMPT + "\r\nWhat is your name?", "validate.type": "regex",
-                 "validate.pattern": r"(?=.*[^\W\d_]).{2,60}", "next": "ask_district"})
+                {"text.en": NEW_PROMPT + "\r\nWhat is your name?", "validate.type": "text",
+                 "validate.min": "2", "validate.max": "60", "validate.not_digits_only": "yes",
+                 "next": "ask_district"})
     with gw.db.session() as s:
         after = s.get(Draft, "marketplace").source
     changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]

@@ -1,0 +1,1 @@
+"""MTN MoMo's callbacks (`POST /momo/callback`, and PUT, as MTN sends them)."""
