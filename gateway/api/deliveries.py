@@ -30,7 +30,6 @@ import logging
 from datetime import timedelta
 
 from redis import Redis
-from rq.job import JobStatus
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -61,10 +60,6 @@ FAILURE_TTL = int(timedelta(days=7).total_seconds())
 FAN_OUT_BATCH = 200
 DUE_BATCH = 500
 USER_AGENT = "Isoko-Webhooks/1"
-_PENDING_JOB = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED,
-                          JobStatus.SCHEDULED})
-
-
 def event_type(status: str) -> str:
     return f"order.{status}"
 
@@ -123,17 +118,10 @@ def due_ids(db: Database, limit: int = DUE_BATCH) -> list[int]:
 
 def enqueue(connection: Redis, delivery_id: int) -> bool:
     """Queue `deliver(delivery_id)` unless such a job is pending; True when queued."""
-    queue = sms_keys.queue(connection, WEBHOOK_QUEUE)
-    job_id = f"webhook-{int(delivery_id)}"
-    existing = queue.fetch_job(job_id)
-    if existing is not None:
-        if existing.get_status(refresh=False) in _PENDING_JOB:
-            return False
-        existing.delete()
-    queue.enqueue_call(deliver, args=(int(delivery_id),), job_id=job_id, timeout=JOB_TIMEOUT,
-                       result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
-                       description=f"deliver webhook {int(delivery_id)}")
-    return True
+    return sms_keys.enqueue_once(sms_keys.queue(connection, WEBHOOK_QUEUE), deliver, delivery_id,
+                                 job_id=f"webhook-{int(delivery_id)}", timeout=JOB_TIMEOUT,
+                                 result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
+                                 description=f"deliver webhook {int(delivery_id)}")
 
 
 def tick(connection: Redis | None = None) -> int:

@@ -24,7 +24,6 @@ import logging
 from datetime import timedelta
 
 from redis import Redis
-from rq.job import JobStatus
 from sqlalchemy import select, update
 
 from gateway.core import jobs as context
@@ -45,10 +44,6 @@ LEASE = timedelta(seconds=JOB_TIMEOUT + 30)
 RESULT_TTL = 300  # the payment events are the record
 FAILURE_TTL = int(timedelta(days=7).total_seconds())
 DUE_BATCH = 500
-_PENDING_JOB = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED,
-                          JobStatus.SCHEDULED})
-
-
 def client(config: MomoConfig) -> MomoClient:
     """The process's MoMo client (its token cache lives as long as the process)."""
     return context.per_process("momo", lambda: MomoClient(config, timeout=config.timeout))
@@ -56,17 +51,10 @@ def client(config: MomoConfig) -> MomoClient:
 
 def enqueue(connection: Redis, payment_id: int) -> bool:
     """Queue `check(payment_id)` unless one is pending; True when queued."""
-    queue = sms_keys.queue(connection, PAYMENTS_QUEUE)
-    job_id = f"momo-{int(payment_id)}"
-    existing = queue.fetch_job(job_id)
-    if existing is not None:
-        if existing.get_status(refresh=False) in _PENDING_JOB:
-            return False
-        existing.delete()
-    queue.enqueue_call(check, args=(int(payment_id),), job_id=job_id, timeout=JOB_TIMEOUT,
-                       result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
-                       description=f"check payment {int(payment_id)}")
-    return True
+    return sms_keys.enqueue_once(sms_keys.queue(connection, PAYMENTS_QUEUE), check, payment_id,
+                                 job_id=f"momo-{int(payment_id)}", timeout=JOB_TIMEOUT,
+                                 result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
+                                 description=f"check payment {int(payment_id)}")
 
 
 def due_ids(db: Database, limit: int = DUE_BATCH) -> list[int]:

@@ -1,12 +1,14 @@
 """Names of the SMS pipeline: RQ queues and their serializer, Redis keys,
-job timeouts and TTLs, and `queue()`, the RQ queue with that serializer.
-Plain values; no IO."""
+job timeouts and TTLs; `queue()`, the RQ queue with that serializer, and
+`enqueue_once`, the one-job-per-row enqueue the SMS, webhook and payment
+jobs share."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 from redis import Redis
 from rq import Queue
+from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
 SMS_QUEUE = "isoko-sms"
@@ -37,3 +39,21 @@ def sms_job_id(message_id: int) -> str:
 def queue(connection: Redis, name: str = SMS_QUEUE) -> Queue:
     """The RQ queue `name` on `connection`, with the project's serializer."""
     return Queue(name, connection=connection, serializer=SERIALIZER)
+
+
+# A job in one of these states will still run: enqueueing again adds nothing.
+PENDING_STATES = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED})
+
+
+def enqueue_once(rq_queue: Queue, function, row_id: int, *, job_id: str, timeout: int, result_ttl: int,
+                 failure_ttl: int, description: str) -> bool:
+    """Queue `function(row_id)` as job `job_id` unless that job is still
+    pending (a finished or failed one is replaced). True when queued."""
+    existing = rq_queue.fetch_job(job_id)
+    if existing is not None:
+        if existing.get_status(refresh=False) in PENDING_STATES:
+            return False
+        existing.delete()
+    rq_queue.enqueue_call(function, args=(int(row_id),), job_id=job_id, timeout=timeout,
+                          result_ttl=result_ttl, failure_ttl=failure_ttl, description=description)
+    return True

@@ -24,7 +24,6 @@ import time
 
 from redis import Redis
 from redis.client import Pipeline
-from rq.job import JobStatus
 
 from gateway.sms.jobs import enqueue_drain, send_sms, wake
 from gateway.sms.keys import (
@@ -41,6 +40,7 @@ from gateway.sms.keys import (
     SMS_RESULT_TTL,
     WAKE_KEY,
     WAKE_TTL,
+    enqueue_once,
     queue,
     sms_job_id,
 )
@@ -50,11 +50,6 @@ __all__ = [  # the pipeline's names come along, so callers need this one module
     "SMS_FAILURE_TTL", "SMS_JOB_TIMEOUT", "SMS_QUEUE", "SMS_RESULT_TTL", "WAKE_KEY", "WAKE_TTL",
     "enqueue_send_job", "enqueue_sms", "queue", "sms_job_id", "wake",
 ]
-
-# A job in one of these states will still run: enqueueing again adds nothing.
-_PENDING = frozenset(
-    {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
-)
 
 
 def enqueue_sms(connection: Redis, message_id: int, pipeline: Pipeline | None = None) -> None:
@@ -89,20 +84,6 @@ def enqueue_send_job(connection: Redis, message_id: int) -> bool:
     `sms-<id>` (not added while such a job is pending). Slower than the
     drain (one provider call at a time); kept for comparison (bench/sms.py)
     and for jobs already queued by older code. Returns True when enqueued."""
-    sms_queue = queue(connection)
-    job_id = sms_job_id(message_id)
-    existing = sms_queue.fetch_job(job_id)
-    if existing is not None:
-        if existing.get_status(refresh=False) in _PENDING:
-            return False
-        existing.delete()
-    sms_queue.enqueue_call(
-        send_sms,
-        args=(int(message_id),),
-        job_id=job_id,
-        timeout=SMS_JOB_TIMEOUT,
-        result_ttl=SMS_RESULT_TTL,
-        failure_ttl=SMS_FAILURE_TTL,
-        description=f"send_sms({int(message_id)})",
-    )
-    return True
+    return enqueue_once(queue(connection), send_sms, message_id, job_id=sms_job_id(message_id),
+                        timeout=SMS_JOB_TIMEOUT, result_ttl=SMS_RESULT_TTL, failure_ttl=SMS_FAILURE_TTL,
+                        description=f"send_sms({int(message_id)})")
