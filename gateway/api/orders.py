@@ -213,27 +213,26 @@ def get_order(code: str):
 
 @bp.post("/orders/<code>/received")
 def confirm_received(code: str):
-    with services().db.session() as s:
-        order = _own_order(s, code)
-        try:
-            messages = order_service.confirm_receipt(s, order, "api")
-        except order_service.OrderClosed as exc:
-            raise ApiError(409, "order_closed", f"the order is {exc.status}, not awaiting delivery",
-                           status=str(exc.status)) from None
-        body = order_json(s, order)
-        message_ids = [message.id for message in messages]
-    _enqueue(message_ids)
-    return jsonify(body)
+    return _move(code, lambda s, order: order_service.confirm_receipt(s, order, "api"),
+                 "the order is {status}, not awaiting delivery")
 
 
 @bp.post("/orders/<code>/cancel")
 def cancel_order(code: str):
+    return _move(code, lambda s, order: order_service.cancel_order(s, order, "buyer"),
+                 "the order is already {status}")
+
+
+def _move(code: str, change, closed: str):
+    """Apply `change(session, order)` to the key's own order and answer the
+    order as it is then; 409 `order_closed` (`closed` naming the status)
+    when the order cannot make that move. Its SMS are queued after the commit."""
     with services().db.session() as s:
         order = _own_order(s, code)
         try:
-            messages = order_service.cancel_order(s, order, "buyer")
+            messages = change(s, order)
         except order_service.OrderClosed as exc:
-            raise ApiError(409, "order_closed", f"the order is already {exc.status}",
+            raise ApiError(409, "order_closed", closed.format(status=exc.status),
                            status=str(exc.status)) from None
         body = order_json(s, order)
         message_ids = [message.id for message in messages]
