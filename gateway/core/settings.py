@@ -182,6 +182,8 @@ class MomoConfig:
     commission_percent: float = 0.0
     # Where MTN posts the result (X-Callback-Url); None: polling only.
     callback_url: str | None = None
+    # The USSD code a buyer dials to retry a failed payment (USSD_SERVICE_CODE).
+    service_code: str = DEFAULT_SERVICE_CODE
     # Tuning, not read from the environment (tests shorten it).
     timeout: float | tuple[float, float] = (3.05, 15.0)  # connect, read: seconds per call
     poll_first: float = 5.0  # seconds from an accepted request to its first status check
@@ -285,7 +287,8 @@ class Settings:
         }
         values["sms"] = reader.sms()
         values["webhooks"] = reader.webhooks()
-        values["momo"] = reader.momo()
+        momo = reader.momo()
+        values["momo"] = momo and dataclasses.replace(momo, service_code=values["ussd_service_code"])
         if reader.problems:
             raise SettingsError(reader.problems)
         return cls(**values)

@@ -25,7 +25,7 @@ from gateway.core.models import utcnow
 from gateway.market.models import District, Listing, ListingStatus, Producer, Product
 from gateway.market.rules import MarketError, NotFound, check_quantity
 from gateway.market.service import CODE_ATTEMPTS, format_rwf, random_code
-from gateway.orders.lifecycle import AWAITING_HANDOVER, DISPUTABLE, BadMove, check_move  # noqa: F401 (BadMove: callers catch it here)
+from gateway.orders.lifecycle import AWAITING_HANDOVER, DISPUTABLE, BadMove, allowed, check_move  # noqa: F401 (BadMove: callers catch it here)
 from gateway.orders.models import Order, OrderEvent, OrderStatus
 from gateway.orders.outbox import OrderEventOutbox
 from gateway.sms import texts as smstexts
@@ -50,6 +50,14 @@ class OrderClosed(MarketError):
     def __init__(self, status: str) -> None:
         super().__init__("order_closed", f"the order is already {status}")
         self.status = status
+
+
+class AwaitingPayment(MarketError):
+    """The order is paid by mobile money and the payment has not succeeded:
+    no delivery code exists yet, so nothing can be handed over."""
+
+    def __init__(self) -> None:
+        super().__init__("not_paid", "the buyer has not paid yet")
 
 
 class OrderExpired(OrderClosed):
@@ -165,11 +173,13 @@ def seller_order(s: Session, *, seller_id: int, code: str) -> Order:
     return order
 
 
-def answer_order(s: Session, *, seller_id: int, code: str, accept: bool) -> tuple[Order, list[Message]]:
+def answer_order(s: Session, *, seller_id: int, code: str, accept: bool,
+                 cash: bool = True) -> tuple[Order, list[Message]]:
     """Accept or reject a pending order; the buyer is told by SMS.
-    Raises NotFound (not the seller's), OrderClosed (no longer pending) or
-    OrderExpired (its deadline passed: it is expired now, whatever the
-    expiry sweep's timing)."""
+    A cash order (`cash`) gets its delivery code now; one paid by mobile
+    money gets it with the payment (`paid`). Raises NotFound (not the
+    seller's), OrderClosed (no longer pending) or OrderExpired (its deadline
+    passed: it is expired now, whatever the expiry sweep's timing)."""
     order = seller_order(s, seller_id=seller_id, code=code)
     _lock(s, order)
     if order.status != OrderStatus.PENDING:
@@ -182,7 +192,7 @@ def answer_order(s: Session, *, seller_id: int, code: str, accept: bool) -> tupl
     if not accept:
         _release(s, order)
         return order, _tell_buyer(s, order, "order_rejected")
-    return order, _meet(s, order)
+    return order, _meet(s, order, cash)
 
 
 def cancel_order(s: Session, order: Order, actor: str = "buyer") -> list[Message]:
@@ -304,19 +314,62 @@ def parties(s: Session, order: Order) -> dict:
             "buyer_phone": (buyer.phone if buyer else order.buyer_phone) or ""}
 
 
-def _meet(s: Session, order: Order) -> list[Message]:
-    """On acceptance: the buyer gets the seller's name, number and district and
-    the delivery code; the seller gets the buyer's name and number."""
+def _meet(s: Session, order: Order, cash: bool = True) -> list[Message]:
+    """On acceptance: the buyer gets the seller's name, number and district;
+    the seller gets the buyer's name and number. A cash order's buyer gets
+    the delivery code now; a mobile-money order's comes with the payment."""
     who = parties(s, order)
-    code = _new_delivery_code(order)
     seller = s.get(Producer, order.seller_id)
     messages = _tell_buyer(s, order, "order_accepted", seller=who["seller_name"],
                            phone=who["seller_phone"], district=who["seller_district"])
-    messages += _tell_buyer(s, order, "delivery_code", delivery_code=code)
+    if cash:
+        messages += _tell_buyer(s, order, "delivery_code", delivery_code=_new_delivery_code(order))
     buyer_phone = who["buyer_phone"] or "-"
-    messages.append(_message(s, seller.phone, seller.language, "order_accepted_seller", order,
+    kind = "order_accepted_seller" if cash else "order_accepted_seller_momo"
+    messages.append(_message(s, seller.phone, seller.language, kind, order,
                              buyer=who["buyer_name"] or "-", phone=buyer_phone))
     return messages
+
+
+def paid(s: Session, order: Order, actor: str) -> list[Message]:
+    """The buyer's mobile money arrived: the order becomes paid (when the
+    table allows it: an overdue or disputed order keeps its state), the buyer
+    gets the delivery code and the seller is told to hand over. Idempotent:
+    an order that already has its code gets nothing twice."""
+    _lock(s, order)
+    if order.delivery_code_hash:
+        return []
+    if allowed(order.status, OrderStatus.PAID):
+        _move(s, order, OrderStatus.PAID, actor)
+    code = _new_delivery_code(order)
+    seller = s.get(Producer, order.seller_id)
+    return (_tell_buyer(s, order, "payment_received_buyer", delivery_code=code)
+            + [_message(s, seller.phone, seller.language, "payment_received_seller", order)])
+
+
+def cash_instead(s: Session, order: Order, buyer_kind: str) -> list[Message]:
+    """Mobile money cannot pay this order (the buyer's number has no MoMo
+    account): it becomes cash on delivery. The buyer gets the delivery code
+    in the `buyer_kind` text that says why; the seller is told to take cash.
+    Nothing twice: an order that has its code gets nothing."""
+    _lock(s, order)
+    if order.delivery_code_hash or order.status not in AWAITING_HANDOVER:
+        return []
+    code = _new_delivery_code(order)
+    seller = s.get(Producer, order.seller_id)
+    return (_tell_buyer(s, order, buyer_kind, delivery_code=code)
+            + [_message(s, seller.phone, seller.language, "payment_cash_seller", order)])
+
+
+def settled(s: Session, order: Order, amount: int, actor: str) -> list[Message]:
+    """The seller's payout arrived: a delivered order becomes settled and the
+    seller is told how much. Nothing twice: a settled order gets nothing."""
+    _lock(s, order)
+    if order.status == OrderStatus.SETTLED or not allowed(order.status, OrderStatus.SETTLED):
+        return []
+    _move(s, order, OrderStatus.SETTLED, actor)
+    seller = s.get(Producer, order.seller_id)
+    return [_message(s, seller.phone, seller.language, "payout_sent", order, amount=format_rwf(amount))]
 
 
 @dataclass
@@ -342,8 +395,7 @@ def deliver_with_code(s: Session, *, seller_id: int, code: str, delivery_code: s
     now = now or utcnow()
     order = seller_order(s, seller_id=seller_id, code=code)
     _lock(s, order)
-    if order.status not in AWAITING_HANDOVER:
-        raise OrderClosed(order.status)
+    _check_handover(order)
     if order.code_locked_until is not None and order.code_locked_until > now:
         return Handover("locked", order, locked_until=order.code_locked_until)
     if not _code_matches(order, delivery_code):
@@ -362,9 +414,18 @@ def deliver_with_code(s: Session, *, seller_id: int, code: str, delivery_code: s
 def confirm_receipt(s: Session, order: Order, actor: str = "buyer") -> list[Message]:
     """The buyer says the goods arrived (USSD or API): delivered, the seller told."""
     _lock(s, order)
+    _check_handover(order)
+    return _delivered(s, order, actor)
+
+
+def _check_handover(order: Order) -> None:
+    """Goods may change hands: the order awaits them, and its delivery code
+    exists (a cash order's from acceptance, a mobile-money order's from the
+    payment, so an unpaid one cannot be handed over)."""
     if order.status not in AWAITING_HANDOVER:
         raise OrderClosed(order.status)
-    return _delivered(s, order, actor)
+    if not order.delivery_code_hash:
+        raise AwaitingPayment()
 
 
 def _delivered(s: Session, order: Order, actor: str) -> list[Message]:
@@ -377,12 +438,15 @@ def _delivered(s: Session, order: Order, actor: str) -> list[Message]:
 
 
 def raise_dispute(s: Session, order: Order, actor: str) -> list[Message]:
-    """Buyer or seller says something went wrong: an operator takes it from here."""
+    """Buyer or seller says something went wrong: an operator takes it from
+    here, and both sides are told so (the one who raised it as a receipt)."""
     _lock(s, order)
     if order.status not in DISPUTABLE:
         raise OrderClosed(order.status)
     _move(s, order, OrderStatus.DISPUTED, actor)
-    return []
+    seller = s.get(Producer, order.seller_id)
+    return ([_message(s, seller.phone, seller.language, "order_disputed", order)]
+            + _tell_buyer(s, order, "order_disputed"))
 
 
 def resolve_dispute(s: Session, order: Order, status: OrderStatus | str, operator: str) -> list[Message]:
@@ -440,6 +504,12 @@ def by_code(s: Session, code: str) -> Order | None:
 
 
 # --- messages -------------------------------------------------------------------
+
+
+def tell_buyer(s: Session, order: Order, kind: str, **extra) -> list[Message]:
+    """The SMS of `kind` about `order` to its buyer, in their language (none
+    for an API buyer without a phone)."""
+    return _tell_buyer(s, order, kind, **extra)
 
 
 def _tell_buyer(s: Session, order: Order, kind: str, **extra) -> list[Message]:

@@ -35,6 +35,7 @@ from gateway.payments import service
 from gateway.payments.models import OPEN, Payment, PaymentKind, PaymentStatus
 from gateway.payments.momo import Answer, MomoClient, Outcome
 from gateway.sms import keys as sms_keys
+from gateway.sms import queue as sms_queue
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,11 @@ def run(payment_id: int) -> service.Change | None:
     claimed = _claim(db, payment_id)
     if claimed is None:
         return None
-    kind, status, reference, sent_before, phone, amount, order_code = claimed
+    kind, status, reference, sent_before, phone, amount, order_code, earlier = claimed
     momo = client(config)
+    resumed = _resume_earlier(db, momo, payment_id, reference, earlier, config)
+    if resumed is not None:
+        return _after(resumed, payment_id)
     action, answer = "status", None
     if status == PaymentStatus.REQUESTED or sent_before:
         answer = _status(momo, kind, reference)
@@ -99,15 +103,23 @@ def run(payment_id: int) -> service.Change | None:
             _record(db, payment_id, reference, "status", answer, config)  # keep the lookup too
             _mark_sending(db, payment_id, reference)
         action, answer = "request", _send(momo, kind, reference, phone, amount, order_code)
-    change = _record(db, payment_id, reference, action, answer, config)
-    for notice in change.notices:
-        log.info("payment %s: tell %s %s %s", payment_id, notice.to, notice.kind, notice.reason or "")
+    return _after(_record(db, payment_id, reference, action, answer, config), payment_id)
+
+
+def _after(change: service.Change, payment_id: int) -> service.Change:
+    """Once a change is committed: its SMS enqueued, a held transfer logged."""
+    connection = context.redis()
+    for message_id in change.messages:
+        sms_queue.enqueue_sms(connection, message_id)
+    if change.held:
+        log.warning("payment %s: transfer held for an operator", payment_id)
     return change
 
 
 def _claim(db: Database, payment_id: int):
-    """(kind, status, reference, sent before, phone, amount, order code) of a
-    claimed payment, or None when it is not open and due."""
+    """(kind, status, reference, sent before, phone, amount, order code,
+    earlier references to ask about first) of a claimed payment, or None
+    when it is not open and due."""
     with db.session() as s:
         now = utcnow()
         payment = s.get(Payment, payment_id, with_for_update=True)
@@ -125,8 +137,28 @@ def _claim(db: Database, payment_id: int):
         if payment.status == PaymentStatus.NEW and not sent_before:
             service.mark_sending(s, payment)
         code = s.scalar(select(Order.code).where(Order.id == payment.order_id))
+        earlier = (service.earlier_references(s, payment)
+                   if payment.status == PaymentStatus.NEW and not sent_before else [])
         return (payment.kind, payment.status, payment.reference, sent_before, payment.phone,
-                payment.amount, code)
+                payment.amount, code, earlier)
+
+
+def _resume_earlier(db: Database, momo: MomoClient, payment_id: int, reference: str,
+                    earlier: list[str], config: MomoConfig) -> service.Change | None:
+    """Before a retried collection asks again, ask MTN about the references it
+    replaces: one we counted as expired may have been approved since (or be
+    still awaiting approval). Then that one is the payment, and the new
+    request is never sent, so a buyer is never charged twice."""
+    for old in earlier:
+        answer = momo.request_to_pay_status(old)
+        if answer.outcome not in (Outcome.SUCCESSFUL, Outcome.PENDING):
+            continue
+        with db.session() as s:
+            payment = s.get(Payment, payment_id, with_for_update=True)
+            if payment.reference != reference:
+                return service.Change(payment.id, payment.order_id, payment.status)
+            return service.resume(s, payment, old, answer, config)
+    return None
 
 
 def _mark_sending(db: Database, payment_id: int, reference: str) -> None:

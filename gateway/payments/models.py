@@ -75,7 +75,8 @@ class PaymentEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
     reference: Mapped[str] = mapped_column(String(36), index=True)
-    # "request" (request to pay or transfer), "status", "callback", "start", "retry", "operator"
+    # "request" (request to pay or transfer), "status", "callback", "start", "retry",
+    # "resume" (an earlier reference became current again), "operator"
     action: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str | None] = mapped_column(String(16))  # momo.Outcome, or None while sending
     status_code: Mapped[int | None] = mapped_column(Integer)

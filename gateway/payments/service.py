@@ -13,9 +13,10 @@ transaction. The order flow calls, when mobile money is on
 - before a seller hands over: `is_paid(s, order)`.
 
 What a result changes comes back as a `Change` (from `record`, run by the
-jobs): the order's new status (already applied: `paid` or `settled`, with an
-`OrderEvent` and its outbox row) and the `notices` to send, as (who, kind,
-reason) for the order flow to render in each person's language.
+jobs): the order's new status, moved through `gateway.orders.service`
+(`paid`, `settled`: the one table of moves, an `OrderEvent` and its outbox
+row) and the SMS it queued in each person's language, for the job to
+enqueue once the transaction commits.
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ from sqlalchemy.orm import Session
 from gateway.core.models import utcnow
 from gateway.core.settings import MomoConfig
 from gateway.market.models import Producer
-from gateway.orders.models import Order, OrderEvent, OrderStatus
-from gateway.orders.outbox import OrderEventOutbox
+from gateway.orders import service as orders
+from gateway.orders.models import Order, OrderStatus
 from gateway.payments.models import OPEN, Payment, PaymentEvent, PaymentKind, PaymentStatus
 from gateway.payments.momo import Answer, Outcome, new_reference
 
@@ -46,23 +47,18 @@ class PaymentError(ValueError):
 
 
 @dataclass(frozen=True)
-class Notice:
-    """One SMS the order flow should send: `to` is "buyer" or "seller"; `kind`
-    one of payment_received, payment_failed (with MTN's reason, e.g.
-    NOT_ENOUGH_FUNDS), payout_sent, payout_held (for operators)."""
-
-    to: str
-    kind: str
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
 class Change:
+    """What one answer changed: the payment's status, the order's new status
+    when it moved (paid, settled), and the SMS rows queued in the same
+    transaction (`messages`, ids: the caller enqueues them after commit).
+    `held` is set when a transfer now waits for an operator."""
+
     payment_id: int
     order_id: int
     status: PaymentStatus
-    order_status: OrderStatus | None = None  # set when the order moved (paid, settled)
-    notices: tuple[Notice, ...] = field(default_factory=tuple)
+    order_status: OrderStatus | None = None
+    messages: tuple[int, ...] = field(default_factory=tuple)
+    held: bool = False
 
 
 # --- starting --------------------------------------------------------------------------
@@ -98,13 +94,15 @@ def start_collection(s: Session, order: Order, config: MomoConfig,
 
 def start_transfer(s: Session, order: Order, config: MomoConfig,
                    now: datetime | None = None) -> Payment:
-    """The seller's payout for a paid order: the total less the commission.
-    Only one per order, ever; an existing one is returned unchanged."""
+    """The seller's payout for a paid, delivered order: the total less the
+    commission. Only one per order, ever; an existing one is returned unchanged."""
     payment = _locked(s, order.id, PaymentKind.TRANSFER)
     if payment is not None:
         return payment
     if not is_paid(s, order):
         raise PaymentError("not_paid", "the buyer's payment has not succeeded")
+    if order.status != OrderStatus.DELIVERED:
+        raise PaymentError("not_delivered", "the seller is paid once the goods are delivered")
     seller = s.get(Producer, order.seller_id)
     now = now or utcnow()
     commission = config.commission(order.total)
@@ -165,6 +163,25 @@ def was_sent(s: Session, payment: Payment) -> bool:
                                                   PaymentEvent.action == "request").limit(1)) is not None
 
 
+def earlier_references(s: Session, payment: Payment, limit: int = 3) -> list[str]:
+    """A retried collection's earlier references that went out, newest first
+    (at most `limit`: each costs the job one status call)."""
+    if payment.kind != PaymentKind.COLLECTION or payment.attempt <= 1:
+        return []
+    rows = s.execute(select(PaymentEvent.reference, PaymentEvent.id)
+                     .where(PaymentEvent.payment_id == payment.id,
+                            PaymentEvent.reference != payment.reference,
+                            PaymentEvent.action == "request")
+                     .order_by(PaymentEvent.id.desc()).limit(50))
+    seen: list[str] = []
+    for reference, _ in rows:
+        if reference not in seen:
+            seen.append(reference)
+        if len(seen) == limit:
+            break
+    return seen
+
+
 # --- recording -------------------------------------------------------------------------
 
 
@@ -181,6 +198,18 @@ def callback(s: Session, reference: str, answer: Answer, now: datetime | None = 
     if payment.status in OPEN and payment.reference == reference:
         payment.next_check_at = now or utcnow()
     return payment
+
+
+def resume(s: Session, payment: Payment, reference: str, answer: Answer, config: MomoConfig,
+           now: datetime | None = None) -> Change:
+    """An earlier reference of this collection turned out SUCCESSFUL or still
+    PENDING at MTN: it becomes the current one again (the new one was never
+    sent) and its answer is applied as any status answer is."""
+    now = now or utcnow()
+    history(s, payment, "resume", reason=reference[:64])
+    payment.reference, payment.status = reference, PaymentStatus.REQUESTED
+    payment.requested_at = now
+    return record(s, payment, "status", answer, config, now)
 
 
 def mark_sending(s: Session, payment: Payment) -> None:
@@ -211,7 +240,7 @@ def _apply(s: Session, payment: Payment, action: str, answer: Answer, config: Mo
         payment.finished_at, payment.next_check_at, payment.reason = now, None, None
         return _order_moves(s, payment)
     if outcome in (Outcome.FAILED, Outcome.REFUSED):
-        return _close_failed(s, payment, answer.reason or str(outcome), now)
+        return _close_failed(s, payment, answer.reason or str(outcome), now, config)
     if outcome == Outcome.ACCEPTED:
         payment.status = PaymentStatus.REQUESTED
         payment.next_check_at = now + _seconds(config.poll_first)
@@ -223,39 +252,64 @@ def _apply(s: Session, payment: Payment, action: str, answer: Answer, config: Mo
     limit = config.pending_limit if payment.kind == PaymentKind.COLLECTION else config.transfer_limit
     if outcome == Outcome.PENDING and age >= limit:
         return _close_failed(s, payment, "EXPIRED" if payment.kind == PaymentKind.COLLECTION
-                             else "PENDING_TOO_LONG", now)
+                             else "PENDING_TOO_LONG", now, config)
     if outcome in (Outcome.RETRY, Outcome.NOT_FOUND) and age >= max(config.call_max_age, limit):
-        return _close_failed(s, payment, f"unreachable_{answer.reason or outcome}"[:64], now)
+        return _close_failed(s, payment, f"unreachable_{answer.reason or outcome}"[:64], now, config)
     waited = max((now - payment.requested_at).total_seconds(), config.poll_first)
     payment.next_check_at = now + _seconds(min(waited, config.poll_cap))
     return Change(payment.id, payment.order_id, payment.status)
 
 
-def _close_failed(s: Session, payment: Payment, reason: str, now: datetime) -> Change:
+# MTN's reasons for a failed collection, and the SMS that explains each to the
+# buyer; any other reason gets the plain "failed, try again" text.
+FAILED_TEXTS = {
+    "NOT_ENOUGH_FUNDS": "payment_failed_funds",
+    "APPROVAL_REJECTED": "payment_failed_rejected",
+    "EXPIRED": "payment_failed_expired",
+    "PAYER_NOT_FOUND": "payment_failed_payer",
+    "PAYEE_NOT_ALLOWED_TO_RECEIVE": "payment_failed_payer",
+    "NOT_ALLOWED": "payment_failed_payer",
+}
+
+
+# Failures no retry mends: the order becomes cash on delivery.
+CASH_INSTEAD = frozenset({"payment_failed_payer"})
+
+
+def failed_text(reason: str | None) -> str:
+    return FAILED_TEXTS.get(str(reason or "").upper(), "payment_failed_other")
+
+
+def _close_failed(s: Session, payment: Payment, reason: str, now: datetime,
+                  config: MomoConfig) -> Change:
     payment.reason, payment.finished_at, payment.next_check_at = reason[:64], now, None
-    if payment.kind == PaymentKind.COLLECTION:
-        payment.status = PaymentStatus.FAILED
-        notices = (Notice("buyer", "payment_failed", payment.reason),)
+    if payment.kind == PaymentKind.TRANSFER:
+        payment.status = PaymentStatus.HELD  # the console lists it for an operator
+        return Change(payment.id, payment.order_id, payment.status, held=True)
+    payment.status = PaymentStatus.FAILED
+    order = s.get(Order, payment.order_id)
+    kind = failed_text(payment.reason)
+    if kind in CASH_INSTEAD:  # no retry can succeed: the trade goes on in cash
+        messages = orders.cash_instead(s, order, kind)
     else:
-        payment.status = PaymentStatus.HELD
-        notices = (Notice("operators", "payout_held", payment.reason),)
-    return Change(payment.id, payment.order_id, payment.status, None, notices)
+        dial = orders.dial_string(config.service_code, order.code)
+        messages = orders.tell_buyer(s, order, kind, dial=dial)
+    return Change(payment.id, payment.order_id, payment.status, messages=_ids(messages))
 
 
 def _order_moves(s: Session, payment: Payment) -> Change:
-    order = s.get(Order, payment.order_id, with_for_update=True)
+    order = s.get(Order, payment.order_id)
+    before = order.status
     if payment.kind == PaymentKind.COLLECTION:
-        target, notices = OrderStatus.PAID, (Notice("buyer", "payment_received"),
-                                             Notice("seller", "payment_received"))
+        messages = orders.paid(s, order, ACTOR)
     else:
-        target, notices = OrderStatus.SETTLED, (Notice("seller", "payout_sent"),)
-    moved = None
-    if order.status != target and order.status != OrderStatus.SETTLED:
-        order.status = moved = target
-        event = OrderEvent(order=order, status=target, actor=ACTOR, at=utcnow())
-        s.add(event)
-        s.add(OrderEventOutbox(event=event))
-    return Change(payment.id, payment.order_id, payment.status, moved, notices)
+        messages = orders.settled(s, order, payment.amount, ACTOR)
+    moved = order.status if order.status != before else None
+    return Change(payment.id, payment.order_id, payment.status, moved, _ids(messages))
+
+
+def _ids(messages) -> tuple[int, ...]:
+    return tuple(message.id for message in messages)
 
 
 def history(s: Session, payment: Payment, action: str, answer: Answer | None = None,

@@ -45,6 +45,7 @@ PLACEHOLDER_WIDTHS = {
     "unit": 5,  # "igice"
     "price": 15,  # "100,000,000 RWF"
     "total": 23,  # 1,000,000 x 100,000,000 RWF
+    "amount": 23,  # a payout: at most the total
     "dial": 20,  # a USSD code such as *384*44135#
     "name": 60,  # a producer's name (gateway.market.rules.NAME_MAX)
     "buyer": 30,  # names in SMS are cut to 30 (gateway.orders.service.NAME_SENT)

@@ -17,9 +17,11 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
+from gateway.core.settings import MomoConfig
 from gateway.market import rules as market_rules
 from gateway.market import service as market
 from gateway.orders import service as orders
+from gateway.payments import trade
 from gateway.ussd.sources import order_values, party_values
 
 
@@ -37,6 +39,8 @@ class ActionEnv:
     service_code: str
     order_ttl: timedelta = timedelta(hours=24)
     after_commit: list[Callable[[object], None]] = field(default_factory=list)
+    momo: MomoConfig | None = None  # mobile money, when the deployment has it
+    queue_payment: Callable[[int], None] = lambda payment_id: None  # check a payment now
 
     def idem_key(self) -> str:
         """Stable for a (sessionId, text): a hop retried after a crash between
@@ -163,6 +167,13 @@ def _queue(env: ActionEnv, messages) -> None:
         env.after_commit.append(lambda pipe, message_id=message_id: env.queue_sms(message_id, pipe))
 
 
+def _queue_step(env: ActionEnv, step: trade.Step) -> None:
+    """A trade step's SMS and payment checks, for after the commit."""
+    _queue(env, step.messages)
+    for payment_id in step.payments:
+        env.after_commit.append(lambda pipe, payment_id=payment_id: env.queue_payment(payment_id))
+
+
 def open_order(env: ActionEnv, values: dict) -> Result:
     """The seller's order from its dial string: to answer ("ok") or, once
     accepted, to hand over ("sold")."""
@@ -198,19 +209,25 @@ def _route(env: ActionEnv, values: dict, order) -> Result:
     if status not in orders.AWAITING_HANDOVER:
         return "missing", {}
     shown |= party_values(env.session, order, me)
-    return ("sold" if order.seller_id == me else "bought"), shown
+    if order.seller_id == me:
+        return "sold", shown
+    return ("to_pay" if trade.payment_state(env.session, order) != "none" else "bought"), shown
 
 
 def _answer(env: ActionEnv, values: dict, accept: bool) -> Result:
+    seller_id, code = int(values["producer_id"]), str(values["order"])
     try:
-        _, messages = orders.answer_order(env.session, seller_id=int(values["producer_id"]),
-                                          code=str(values["order"]), accept=accept)
+        if accept:
+            _, step = trade.accept(env.session, seller_id=seller_id, code=code, config=env.momo)
+        else:
+            _, messages = orders.answer_order(env.session, seller_id=seller_id, code=code, accept=False)
+            step = trade.Step(messages)
     except orders.OrderExpired as expired:  # past its deadline: both sides are told so
         _queue(env, expired.messages)
         return "closed", {}
     except market.MarketError:
         return "closed", {}
-    _queue(env, messages)
+    _queue_step(env, step)
     return "ok", {}
 
 
@@ -228,11 +245,15 @@ def deliver(env: ActionEnv, values: dict) -> Result:
     if not (len(entered) == 4 and entered.isdigit()):
         return "format", {}  # a typo, not a guess: not counted
     try:
-        done = orders.deliver_with_code(env.session, seller_id=int(values["producer_id"]),
-                                        code=str(values["order"]), delivery_code=entered)
+        step = trade.deliver_with_code(env.session, seller_id=int(values["producer_id"]),
+                                       code=str(values["order"]), delivery_code=entered,
+                                       config=env.momo)
+    except orders.AwaitingPayment:
+        return "unpaid", {}
     except market.MarketError:
         return "closed", {}
-    _queue(env, done.messages)
+    _queue_step(env, step)
+    done = step.handover
     if done.outcome == "wrong":
         return "wrong", {"code_tries": done.tries_left}
     return ("ok" if done.outcome == "delivered" else "locked"), {}
@@ -248,10 +269,22 @@ def _buyers_order(env: ActionEnv, values: dict):
 def confirm_receipt(env: ActionEnv, values: dict) -> Result:
     """The buyer says the goods arrived."""
     try:
-        _queue(env, orders.confirm_receipt(env.session, _buyers_order(env, values), "buyer"))
+        _queue_step(env, trade.confirm_receipt(env.session, _buyers_order(env, values), "buyer", env.momo))
+    except orders.AwaitingPayment:
+        return "unpaid", {}
     except market.MarketError:
         return "closed", {}
     return "ok", {}
+
+
+def pay_order(env: ActionEnv, values: dict) -> Result:
+    """The buyer pays (again) by MoMo after a failed payment."""
+    try:
+        outcome, step = trade.retry_payment(env.session, _buyers_order(env, values), env.momo)
+    except market.MarketError:
+        return "closed", {}
+    _queue_step(env, step)
+    return outcome, {}
 
 
 def raise_dispute(env: ActionEnv, values: dict) -> Result:
@@ -278,10 +311,13 @@ REGISTRY: dict[str, tuple[Handler, frozenset[str]]] = {
     "withdraw": (withdraw, frozenset({"ok", "gone"})),
     "price_order": (price_order, frozenset({"ok", "short"})),
     "place_order": (place_order, frozenset({"ok", "short", "gone", "own"})),
-    "open_order": (open_order, frozenset({"ok", "sold", "bought", "waiting", "disputed", "missing"})),
-    "show_order": (show_order, frozenset({"ok", "sold", "bought", "waiting", "disputed", "missing"})),
-    "deliver": (deliver, frozenset({"ok", "wrong", "locked", "format", "closed"})),
-    "confirm_receipt": (confirm_receipt, frozenset({"ok", "closed"})),
+    "open_order": (open_order, frozenset({"ok", "sold", "bought", "to_pay", "waiting", "disputed",
+                                          "missing"})),
+    "show_order": (show_order, frozenset({"ok", "sold", "bought", "to_pay", "waiting", "disputed",
+                                          "missing"})),
+    "deliver": (deliver, frozenset({"ok", "wrong", "locked", "format", "unpaid", "closed"})),
+    "confirm_receipt": (confirm_receipt, frozenset({"ok", "unpaid", "closed"})),
+    "pay_order": (pay_order, frozenset({"sent", "waiting", "closed"})),
     "raise_dispute": (raise_dispute, frozenset({"ok", "closed"})),
     "accept_order": (accept_order, frozenset({"ok", "closed"})),
     "reject_order": (reject_order, frozenset({"ok", "closed"})),

@@ -23,6 +23,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from gateway.core.db import Database
+from gateway.core.settings import MomoConfig
 from gateway.core.phones import mask
 from gateway.ussd import actions, menustore
 from gateway.ussd.sessions import Begin, Record, SessionStore
@@ -69,10 +70,12 @@ class UssdService:
 
     def __init__(self, store: SessionStore, db: Database, menus: MenuCache, queue_sms, *,
                  menu_name: str = MENU, service_code: str = "*384*7#",
-                 order_ttl: timedelta = timedelta(hours=24)):
+                 order_ttl: timedelta = timedelta(hours=24), momo: MomoConfig | None = None,
+                 queue_payment=lambda payment_id: None):
         self.store, self.db, self.menus = store, db, menus
         self.queue_sms, self.menu_name, self.service_code = queue_sms, menu_name, service_code
         self.order_ttl = order_ttl
+        self.momo, self.queue_payment = momo, queue_payment
         self.sources = Sources()
         # Hooks the web layer sets: hop metrics (gateway.metrics) and the
         # simulator's unpublished drafts (gateway.simulator).
@@ -213,7 +216,7 @@ class UssdService:
                     session=tx.session(), phone=hop.phone, network=hop.network,
                     session_id=hop.session_id, text=hop.text, queue_sms=self.queue_sms,
                     service_code=self.service_code, order_ttl=self.order_ttl,
-                    after_commit=tx.after_commit)
+                    after_commit=tx.after_commit, momo=self.momo, queue_payment=self.queue_payment)
             outcome, values = actions.run(turn.action.name, env, turn.action.values)
             turn = engine.resume(menu, turn.state, outcome, values, ctx)
         raise engine.EngineError("too many chained actions")

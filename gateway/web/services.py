@@ -13,6 +13,7 @@ from gateway.core import redis_conn
 from gateway.core.db import Database
 from gateway.core.settings import Settings
 from gateway.market.seed import seed
+from gateway.payments import jobs as payment_jobs
 from gateway.sms import queue as queues
 from gateway.sms import texts as smstexts
 from gateway.ussd import menustore
@@ -43,7 +44,8 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
     cache = MenuCache(menustore.CAPABILITIES)
     ussd = UssdService(store, db, cache, lambda message_id, pipe=None: queues.enqueue_sms(client, message_id, pipe),
                        service_code=settings.ussd_service_code,
-                       order_ttl=timedelta(minutes=settings.order_ttl_minutes))
+                       order_ttl=timedelta(minutes=settings.order_ttl_minutes), momo=settings.momo,
+                       queue_payment=lambda payment_id: payment_jobs.enqueue(client, payment_id))
     return Services(settings, db, client, store, cache, ussd, sms_texts)
 
 

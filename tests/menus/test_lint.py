@@ -16,7 +16,7 @@ from menus.model import REQUIRED_STRINGS, DefinitionError, compile_menu
 GOLDEN = Path(__file__).parent / "golden"
 MARKETPLACE = Path(menus.__file__).parent / "definitions" / "marketplace.yaml"
 GOLDEN_CAPS = Capabilities(actions={"save": {"ok"}}, sources={"products": 20})
-ROUTES = {"ok", "sold", "bought", "waiting", "disputed", "missing"}  # where an order opens
+ROUTES = {"ok", "sold", "bought", "to_pay", "waiting", "disputed", "missing"}  # where an order opens
 MARKETPLACE_CAPS = Capabilities(
     actions={"identify": {"registered", "new", "order"}, "register": {"ok"}, "price_listing": {"ok"},
              "create_listing": {"ok"}, "update_quantity": {"ok", "gone"},
@@ -24,8 +24,9 @@ MARKETPLACE_CAPS = Capabilities(
              "price_order": {"ok", "short"}, "place_order": {"ok", "short", "gone", "own"},
              "open_order": ROUTES, "show_order": ROUTES, "accept_order": {"ok", "closed"},
              "reject_order": {"ok", "closed"},
-             "deliver": {"ok", "wrong", "locked", "format", "closed"},
-             "confirm_receipt": {"ok", "closed"}, "raise_dispute": {"ok", "closed"}},
+             "deliver": {"ok", "wrong", "locked", "format", "unpaid", "closed"},
+             "confirm_receipt": {"ok", "unpaid", "closed"}, "raise_dispute": {"ok", "closed"},
+             "pay_order": {"sent", "waiting", "closed"}},
     sources={"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
              "offers": 36, "orders_to_answer": 36, "my_orders": 36},
 )

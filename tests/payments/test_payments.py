@@ -18,7 +18,7 @@ from gateway.core.models import utcnow
 from gateway.core.settings import Settings
 from gateway.orders import service as orders
 from gateway.orders.models import Order, OrderEvent, OrderStatus
-from gateway.payments import jobs, service
+from gateway.payments import jobs, service, trade
 from gateway.payments.models import Payment, PaymentEvent, PaymentKind, PaymentStatus
 from gateway.payments.momo import MomoClient, Outcome
 from gateway.sms import keys as sms_keys
@@ -42,7 +42,7 @@ class Env:
             listing, _ = new_listing(s, seller, quantity=10, price=700)
             order, _ = orders.place_order(s, listing_id=listing.id, quantity=total_quantity,
                                           buyer_id=buyer.id, buyer_phone=OTHER_PHONE)
-            orders.answer_order(s, seller_id=seller.id, code=order.code, accept=True)
+            trade.accept(s, seller_id=seller.id, code=order.code, config=self.config)
             return order.id
 
     def collect(self, order_id: int) -> int:
@@ -54,9 +54,9 @@ class Env:
         return payment_id
 
     def pay_out(self, order_id: int) -> int:
+        """What the order flow does on delivery (here the buyer confirms receipt)."""
         with self.db.session() as s:
-            payment = service.start_transfer(s, s.get(Order, order_id), self.config)
-            payment_id = payment.id
+            [payment_id] = trade.confirm_receipt(s, s.get(Order, order_id), "buyer", self.config).payments
         jobs.enqueue(self.redis, payment_id)
         return payment_id
 
@@ -128,7 +128,7 @@ def test_success_pays_the_order_then_the_seller_is_paid_less_commission(momo):
     [sent] = momo.sim.transactions("transfer")
     assert (sent.party, sent.amount) == (PHONE.lstrip("+"), 2730)
     assert momo.order_status(order_id) == OrderStatus.SETTLED
-    assert momo.order_events(order_id) == ["pending", "accepted", "paid", "settled"]
+    assert momo.order_events(order_id) == ["pending", "accepted", "paid", "delivered", "settled"]
 
 
 def test_no_transfer_before_the_buyer_paid_and_no_collection_before_acceptance(momo):
@@ -265,6 +265,14 @@ def _paid_order(momo) -> int:
     return order_id
 
 
+def _delivered_order(momo) -> int:
+    """A paid order the buyer received, its transfer not created yet."""
+    order_id = _paid_order(momo)
+    with momo.db.session() as s:
+        orders.confirm_receipt(s, s.get(Order, order_id), "buyer")
+    return order_id
+
+
 def _lease_ends(momo, payment_id: int) -> None:
     with momo.db.session() as s:
         s.execute(update(Payment).where(Payment.id == payment_id)
@@ -272,11 +280,11 @@ def _lease_ends(momo, payment_id: int) -> None:
 
 
 def test_a_worker_killed_between_the_transfer_and_its_recording_pays_once(momo):
-    order_id = _paid_order(momo)
+    order_id = _delivered_order(momo)
     with momo.db.session() as s:
         payment_id = service.start_transfer(s, s.get(Order, order_id), momo.config).id
     # The dead worker: it claimed the row, its call reached MTN, it recorded nothing.
-    kind, status, reference, sent_before, phone, amount, code = jobs._claim(momo.db, payment_id)
+    kind, status, reference, sent_before, phone, amount, code, _ = jobs._claim(momo.db, payment_id)
     assert (kind, status, sent_before) == (PaymentKind.TRANSFER, PaymentStatus.NEW, False)
     answer = MomoClient(momo.config, timeout=(1.0, 1.0)).transfer(
         reference, phone=phone, total=amount, external_id=code, payer_message="m", payee_note="n")
@@ -295,7 +303,7 @@ def test_a_worker_killed_between_the_transfer_and_its_recording_pays_once(momo):
 
 
 def test_a_worker_killed_before_the_call_sends_it_on_the_next_run(momo):
-    order_id = _paid_order(momo)
+    order_id = _delivered_order(momo)
     with momo.db.session() as s:
         payment_id = service.start_transfer(s, s.get(Order, order_id), momo.config).id
     jobs._claim(momo.db, payment_id)  # ... and died before calling
@@ -315,7 +323,7 @@ def test_a_failed_transfer_is_held_for_an_operator_then_sent_again(momo):
     momo.settle()
     held = momo.payment(payment_id)
     assert (held.status, held.reason) == (PaymentStatus.HELD, "PAYEE_NOT_FOUND")
-    assert momo.order_status(order_id) == OrderStatus.PAID
+    assert momo.order_status(order_id) == OrderStatus.DELIVERED
     with momo.db.session() as s:
         service.retry_held_transfer(s, s.get(Payment, payment_id), "operator:alice")
         assert s.scalar(select(func.count()).select_from(Payment)
