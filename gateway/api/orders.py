@@ -32,6 +32,9 @@ from gateway.market.models import Listing, Producer, Product
 from gateway.market.rules import InvalidInput, MarketError, NotFound
 from gateway.orders import service as order_service
 from gateway.orders.models import Order, OrderEvent, OrderStatus
+from gateway.payments import jobs as payment_jobs
+from gateway.payments import trade
+from gateway.payments.models import Payment, PaymentKind
 from gateway.sms import queue as queues
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,7 @@ def order_json(s: Session, order: Order, upto: OrderEvent | None = None) -> dict
         unit_price=order.unit_price, total=order.total, currency="RWF",
         buyer=outputs.OrderBuyerOut(name=order.buyer_name, phone=order.buyer_phone),
         seller=_seller(s, order, events),
+        payment=_payment(s, order),
         created_at=iso(order.created_at), expires_at=iso(order.expires_at),
         answered_at=iso(answered),
         history=[outputs.OrderEvent(status=event.status, at=iso(event.at), actor=event.actor)
@@ -84,7 +88,15 @@ def _seller(s: Session, order: Order, events: list[OrderEvent]) -> outputs.Order
                                   phone=who["seller_phone"])
 
 
-def _enqueue(message_ids: list[int]) -> None:
+def _payment(s: Session, order: Order) -> outputs.OrderPaymentOut:
+    collection = s.scalar(select(Payment).where(Payment.order_id == order.id,
+                                                Payment.kind == PaymentKind.COLLECTION))
+    if collection is None:
+        return outputs.OrderPaymentOut(method="cash")
+    return outputs.OrderPaymentOut(method="momo", status=str(collection.status), reason=collection.reason)
+
+
+def _enqueue(message_ids: list[int], payment_ids: list[int] = ()) -> None:
     """After commit. A failure leaves the row queued for the sweep; the order stands."""
     client = services().redis
     for message_id in message_ids:
@@ -92,6 +104,11 @@ def _enqueue(message_ids: list[int]) -> None:
             queues.enqueue_sms(client, message_id)
         except Exception:
             log.exception("could not enqueue SMS %s (it stays queued for the sweep)", message_id)
+    for payment_id in payment_ids:
+        try:
+            payment_jobs.enqueue(client, payment_id)
+        except Exception:
+            log.exception("could not enqueue payment %s (the payment tick finds it)", payment_id)
 
 
 def _placed(body: dict):
@@ -213,28 +230,33 @@ def get_order(code: str):
 
 @bp.post("/orders/<code>/received")
 def confirm_received(code: str):
-    return _move(code, lambda s, order: order_service.confirm_receipt(s, order, "api"),
+    momo = services().settings.momo
+    return _move(code, lambda s, order: trade.confirm_receipt(s, order, "api", momo),
                  "the order is {status}, not awaiting delivery")
 
 
 @bp.post("/orders/<code>/cancel")
 def cancel_order(code: str):
-    return _move(code, lambda s, order: order_service.cancel_order(s, order, "buyer"),
+    return _move(code, lambda s, order: trade.Step(order_service.cancel_order(s, order, "buyer")),
                  "the order is already {status}")
 
 
 def _move(code: str, change, closed: str):
-    """Apply `change(session, order)` to the key's own order and answer the
-    order as it is then; 409 `order_closed` (`closed` naming the status)
-    when the order cannot make that move. Its SMS are queued after the commit."""
+    """Apply `change(session, order)` (a `trade.Step`) to the key's own order
+    and answer the order as it is then; 409 `order_closed` (`closed` naming
+    the status) when the order cannot make that move, 409 `not_paid` while
+    its mobile-money payment is awaited. Its SMS and payment checks are
+    queued after the commit."""
     with services().db.session() as s:
         order = _own_order(s, code)
         try:
-            messages = change(s, order)
+            step = change(s, order)
         except order_service.OrderClosed as exc:
             raise ApiError(409, "order_closed", closed.format(status=exc.status),
                            status=str(exc.status)) from None
+        except order_service.AwaitingPayment as exc:
+            raise ApiError(409, exc.code, exc.message) from None
         body = order_json(s, order)
-        message_ids = [message.id for message in messages]
-    _enqueue(message_ids)
+        message_ids = [message.id for message in step.messages]
+    _enqueue(message_ids, step.payments)
     return jsonify(body)

@@ -14,6 +14,9 @@ from pydantic.json_schema import SkipJsonSchema
 from gateway.api.inputs import CODE_PATTERN
 from gateway.market.models import Unit
 from gateway.orders.models import OrderStatus
+from gateway.payments.models import PaymentStatus
+
+PaymentStatusName = Literal[tuple(str(status) for status in PaymentStatus if status != PaymentStatus.HELD)]
 
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time",
                                            "examples": ["2025-03-01T09:30:00Z"]})]
@@ -90,6 +93,17 @@ class OrderSellerOut(Answer):
     phone: str = Field(examples=["+250788123456"])
 
 
+class OrderPaymentOut(Answer):
+    """How the buyer pays: `cash` on delivery, or `momo` (MTN mobile money,
+    where the deployment has it) with the collection's state: `new` and
+    `requested` (awaiting the buyer's approval), `successful`, `failed`
+    (with MTN's `reason`, e.g. NOT_ENOUGH_FUNDS; the buyer may retry by USSD)."""
+
+    method: Literal["cash", "momo"]
+    status: PaymentStatusName | None = None
+    reason: str | None = None
+
+
 class OrderEvent(Answer):
     status: OrderStatus
     at: Timestamp
@@ -118,6 +132,7 @@ class Order(Answer):
     created_at: Timestamp
     expires_at: Timestamp = Field(description="unanswered orders expire then")
     answered_at: Timestamp | None
+    payment: OrderPaymentOut
     history: list[OrderEvent]
 
 
