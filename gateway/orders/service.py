@@ -302,6 +302,14 @@ def _short(name: str | None) -> str:
     return cut if 0 < len(cut) <= NAME_SENT else name[:NAME_SENT]
 
 
+def buyer_phone(s: Session, order: Order) -> str | None:
+    """The number the buyer is reached on: a registered buyer's own, else
+    what the buyer platform gave (None: an API buyer without a phone)."""
+    if order.buyer_id is not None:
+        return s.get(Producer, order.buyer_id).phone
+    return order.buyer_phone or None
+
+
 def parties(s: Session, order: Order) -> dict:
     """Who meets whom: the seller's name, phone and district; the buyer's name
     and phone (a registered buyer's, else what the buyer platform gave)."""

@@ -69,7 +69,8 @@ def start_collection(s: Session, order: Order, config: MomoConfig,
     """The order's collection, created (or renewed after a failure) with its
     reference stored now, so the call made after the commit and any retry of
     it use that reference. Open or successful: returned unchanged."""
-    if not order.buyer_phone:
+    phone = orders.buyer_phone(s, order)
+    if not phone:
         raise PaymentError("no_phone", "the order has no buyer number to ask payment from")
     if order.status not in (OrderStatus.ACCEPTED, OrderStatus.PAID):
         raise PaymentError("not_accepted", "only an accepted order is paid for")
@@ -77,7 +78,7 @@ def start_collection(s: Session, order: Order, config: MomoConfig,
     payment = _locked(s, order.id, PaymentKind.COLLECTION)
     if payment is None:
         payment = Payment(order_id=order.id, kind=PaymentKind.COLLECTION, status=PaymentStatus.NEW,
-                          reference=new_reference(), attempt=1, phone=order.buyer_phone,
+                          reference=new_reference(), attempt=1, phone=phone,
                           amount=order.total, commission=0, currency=config.currency,
                           created_at=now, requested_at=now, next_check_at=now)
         s.add(payment)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from gateway.core.settings import MomoConfig
 from gateway.orders import service as orders
-from gateway.orders.models import Order
+from gateway.orders.models import Order, OrderStatus
 from gateway.payments import service
 from gateway.payments.models import OPEN, Payment, PaymentKind, PaymentStatus
 from gateway.sms.models import Message
@@ -46,9 +46,9 @@ class Step:
     handover: orders.Handover | None = None  # set by deliver_with_code
 
 
-def by_momo(order: Order, config: MomoConfig | None) -> bool:
+def by_momo(s: Session, order: Order, config: MomoConfig | None) -> bool:
     """Whether `order` is paid by mobile money (else cash on delivery)."""
-    return config is not None and bool(order.buyer_phone)
+    return config is not None and bool(orders.buyer_phone(s, order))
 
 
 def accept(s: Session, *, seller_id: int, code: str, config: MomoConfig | None) -> tuple[Order, Step]:
@@ -56,7 +56,7 @@ def accept(s: Session, *, seller_id: int, code: str, config: MomoConfig | None) 
     collection and the buyer's SMS asking to approve it. Raises as
     `answer_order` does."""
     order = orders.seller_order(s, seller_id=seller_id, code=code)
-    momo = by_momo(order, config)
+    momo = by_momo(s, order, config)
     order, messages = orders.answer_order(s, seller_id=seller_id, code=code, accept=True, cash=not momo)
     step = Step(messages)
     if momo:
@@ -91,7 +91,7 @@ def retry_payment(s: Session, order: Order, config: MomoConfig | None) -> tuple[
     nothing new) or "closed" (nothing to pay: cash, paid, or not awaiting
     handover). Never a second charge: `start_collection` renews only a
     FAILED collection, and the job asks MTN about the old reference first."""
-    if config is None or not by_momo(order, config) or order.status not in orders.AWAITING_HANDOVER:
+    if not by_momo(s, order, config) or order.status not in orders.AWAITING_HANDOVER:
         return "closed", Step()
     state = payment_state(s, order)
     if state != "failed":
@@ -117,6 +117,16 @@ def confirm_receipt(s: Session, order: Order, actor: str, config: MomoConfig | N
     order's transfer started."""
     step = Step(orders.confirm_receipt(s, order, actor))
     _pay_out(s, order, config, step)
+    return step
+
+
+def resolve_dispute(s: Session, order: Order, status: str, operator: str,
+                    config: MomoConfig | None) -> Step:
+    """An operator ends a dispute (`orders.resolve_dispute`); resolved as
+    delivered, a paid order's transfer starts as on any delivery."""
+    step = Step(orders.resolve_dispute(s, order, status, operator))
+    if order.status == OrderStatus.DELIVERED:
+        _pay_out(s, order, config, step)
     return step
 
 

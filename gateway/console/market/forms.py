@@ -47,3 +47,7 @@ class ResolveForm(ConsoleForm):
     """An operator's end to a dispute: what happened to the goods."""
 
     outcome = StringField()  # "delivered" or "cancelled"
+
+
+class RetryForm(ConsoleForm):
+    """An editor sends a held transfer again (the CSRF token is the whole form)."""

@@ -20,6 +20,7 @@ from gateway.console.auth import current_operator, requires, services
 from gateway.console.blueprint import bp
 from gateway.console.market import paging
 from gateway.console.market.forms import ResolveForm
+from gateway.console.market.payments import order_payments
 from gateway.console.nav import add_item
 from gateway.console.present import day_start, stamp
 from gateway.core.logs import mask as mask_text
@@ -29,6 +30,8 @@ from gateway.operators import accounts as operators
 from gateway.operators.models import Role
 from gateway.orders import service as order_service
 from gateway.orders.models import Order, OrderEvent, OrderStatus
+from gateway.payments import jobs as payment_jobs
+from gateway.payments import trade
 from gateway.sms.models import Message, MessageStatus
 
 # --- catalogue ---------------------------------------------------------------
@@ -192,8 +195,10 @@ def market_order(order_id: int):
                      "status": m.status.value, "text": mask_text(m.text) if masked else m.text}
                     for m in _order_messages(s, row)]
         delivered_at = row[0].delivered_at
+        payments = order_payments(s, order_id, masked)
     return render_template("console/market/order.html", order=item, events=events, listing_code=listing_code,
                            messages=messages, delivered_at=delivered_at, form=ResolveForm(),
+                           payments=payments,
                            can_resolve=item["status"] == OrderStatus.DISPUTED
                            and current_operator().can(Role.EDITOR))
 
@@ -225,12 +230,14 @@ def market_order_resolve(order_id: int):
         if order is None:
             abort(404)
         try:
-            order_service.resolve_dispute(s, order, form.outcome.data, op.username)
+            step = trade.resolve_dispute(s, order, form.outcome.data, op.username, services().settings.momo)
         except order_service.OrderClosed as exc:
             flash(f"Order {order.code} is {exc.status}, not disputed.")
             return redirect(url_for("console.market_order", order_id=order_id))
         operators.audit(s, "order_resolve", by=op, target=order.code, detail=form.outcome.data)
         code = order.code
+    for payment_id in step.payments:  # the seller's transfer; the payment tick would find it too
+        payment_jobs.enqueue(services().redis, payment_id)
     flash(f"Order {code}: dispute resolved as {form.outcome.data}.")
     return redirect(url_for("console.market_order", order_id=order_id))
 
