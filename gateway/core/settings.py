@@ -28,6 +28,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from gateway.core import access
+from gateway.core.access import AccessConfig
+
 DEFAULT_SERVICE_CODE = "*384*7#"
 DEFAULT_TZ = "Africa/Kigali"
 SERVE_MODE = "serve"
@@ -231,11 +234,21 @@ class Settings:
     webhooks: WebhookConfig = field(default_factory=lambda: WebhookConfig())
     # Mobile money (MOMO_*): None means cash on delivery.
     momo: MomoConfig | None = None
+    # How the process runs ("serve", "web", "worker"): only "serve" may be local.
+    mode: str = SERVE_MODE
+    # Who may reach what (gateway.core.access): callbacks, proxies, rate limits.
+    access: AccessConfig = field(default_factory=lambda: AccessConfig())
 
     @property
     def embedded_redis(self) -> bool:
         """True when no REDIS_URL is set: use the in-process store (single process only)."""
         return self.redis_url is None
+
+    @property
+    def production(self) -> bool:
+        """True for every process but the local one-process `serve` (the
+        simulator is open only there, and only without CALLBACK_TOKEN)."""
+        return self.mode != SERVE_MODE
 
     @property
     def zone(self) -> ZoneInfo:
@@ -262,7 +275,9 @@ class Settings:
         `mode` is how the process runs: "serve" (one local process) may
         generate a throwaway SECRET_KEY; any other mode (e.g. "web" under
         gunicorn, "worker") requires one, because several processes must agree
-        on it and operator sessions must survive a restart.
+        on it and operator sessions must survive a restart. "web" also needs
+        CALLBACK_TOKEN (or ALLOW_OPEN_CALLBACKS=1) and a SECRET_KEY of 32+ bytes
+        (`gateway.core.access`).
 
         Raises `SettingsError` listing every problem found.
         """
@@ -289,6 +304,9 @@ class Settings:
         values["webhooks"] = reader.webhooks()
         momo = reader.momo()
         values["momo"] = momo and dataclasses.replace(momo, service_code=values["ussd_service_code"])
+        values["mode"] = mode
+        values["access"] = access.read(reader, mode, secret_key=reader.get("SECRET_KEY"),
+                                       callback_token=values["callback_token"])
         if reader.problems:
             raise SettingsError(reader.problems)
         return cls(**values)

@@ -172,9 +172,11 @@ class LoginResult:
 def authenticate(s: Session, username: str, password: str, *, now: datetime | None = None) -> LoginResult:
     """Check a log-in and record it (audit rows, failed count, lock-out).
 
-    After MAX_FAILED_LOGINS wrong passwords in a row the account is locked for
-    LOCK_OUT, even against the right password; the row is locked while the
-    count changes, so parallel attempts cannot slip past the limit."""
+    After MAX_FAILED_LOGINS wrong passwords in a run the account is locked for
+    LOCK_OUT, even against the right password; a run ends with a success or
+    after LOCK_OUT without a failure. The row is locked while the count
+    changes, so parallel attempts cannot slip past the limit. A locked
+    account costs a hash like any other attempt (no discovery by timing)."""
     now, name = _now(now), normalize_username(username)
     operator = s.scalar(select(Operator).where(Operator.username == name).with_for_update()) if name else None
     if operator is None:
@@ -182,12 +184,16 @@ def authenticate(s: Session, username: str, password: str, *, now: datetime | No
         audit(s, "login_failed", username=name[:64] or None, detail="unknown username")
         return LoginResult("bad")
     if operator.locked_until is not None and operator.locked_until > now:
+        _verify(_DUMMY_HASH, password)
         audit(s, "login_failed", by=operator, detail="account locked")
         return LoginResult("locked", operator, operator.locked_until)
     if operator.locked_until is not None:  # the lock ran out: a fresh start
         operator.locked_until, operator.failed_logins = None, 0
+    if operator.last_failed_at is not None and now - operator.last_failed_at >= LOCK_OUT:
+        operator.failed_logins = 0  # a quiet LOCK_OUT ended the run
     if not _verify(operator.password_hash, password):
         operator.failed_logins = (operator.failed_logins or 0) + 1
+        operator.last_failed_at = now
         audit(s, "login_failed", by=operator, detail=f"wrong password ({operator.failed_logins} in a row)")
         if operator.failed_logins >= MAX_FAILED_LOGINS:
             operator.locked_until = now + LOCK_OUT

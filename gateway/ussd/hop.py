@@ -45,6 +45,14 @@ BUSY = {
     "en": "Still working on your request. Please dial again.",
     "fr": "Traitement en cours. Recomposez, merci.",
 }
+# Past the per-phone hop limit (USSD_HOPS_PER_MINUTE). The rw wording is in
+# GLOSSARY.md's "To review" section.
+SLOW_DOWN = {
+    "rw": "Mwakoresheje serivisi kenshi cyane. Mutegereze umunota umwe mwongere muhamagare.",
+    "en": "Too many requests from your phone. Please wait a minute and dial again.",
+    "fr": "Trop de demandes depuis votre téléphone. Attendez une minute puis recomposez.",
+}
+DEFAULT_HOPS_PER_MINUTE = 60
 # The `lost` line of a menu that has none (see module docstring).
 LOST = {
     "rw": "Twabuze aho wari ugeze. Ongera utangire.",
@@ -71,8 +79,10 @@ class UssdService:
     def __init__(self, store: SessionStore, db: Database, menus: MenuCache, queue_sms, *,
                  menu_name: str = MENU, service_code: str = "*384*7#",
                  order_ttl: timedelta = timedelta(hours=24), momo: MomoConfig | None = None,
-                 queue_payment=lambda payment_id: None):
+                 queue_payment=lambda payment_id: None,
+                 hops_per_minute: int = DEFAULT_HOPS_PER_MINUTE):
         self.store, self.db, self.menus = store, db, menus
+        self.hops_per_minute = hops_per_minute
         self.queue_sms, self.menu_name, self.service_code = queue_sms, menu_name, service_code
         self.order_ttl = order_ttl
         self.momo, self.queue_payment = momo, queue_payment
@@ -92,6 +102,13 @@ class UssdService:
                 self.store.release(hop.session_id, hop.phone)
             self.observe("replay", started)
             return record.replies[hop.text]  # a retransmission: same answer, nothing applied
+        if begin.hops_this_minute > self.hops_per_minute:
+            if begin.token:
+                self.store.release(hop.session_id, hop.phone)
+            log.warning("ussd hop refused: phone=%s made %d hops this minute",
+                        mask(hop.phone), begin.hops_this_minute)
+            self.observe("limited", started)
+            return "END " + SLOW_DOWN[_language(begin)]
         if begin.token is None:
             waited = self.store.wait_for(hop.session_id, hop.text)
             self.observe("replay" if waited else "error", started)
@@ -299,6 +316,17 @@ class _Offer:
         self.text = "\n".join(lines)
         self.state = None
         self.offer = snapshot
+
+
+def _language(begin: Begin) -> str:
+    """The caller's language as far as this hop knows it: the session's, else
+    the one of the journey they may resume, else Kinyarwanda."""
+    for state in ((begin.record.state if begin.record else None),
+                  (begin.resume or {}).get("state")):
+        lang = ((state or {}).get("vals") or {}).get("lang")
+        if lang in SLOW_DOWN:
+            return lang
+    return "rw"
 
 
 class _LazyTransaction:

@@ -6,7 +6,9 @@ A short lock per session serialises concurrent identical POSTs: the loser
 waits for the winner's reply instead of applying the hop a second time.
 
 Round trip 1 (`begin`): take the lock, read the record, the phone's resume
-snapshot and the published menu version, pipelined. Round trip 2 (`finish`):
+snapshot and the published menu version, and count the phone's hop in this
+clock minute (the per-phone rate limit costs no round trip of its own),
+pipelined. Round trip 2 (`finish`):
 write the record and the snapshot, append the hop's summary to the hop
 stream, release the lock, pipelined.
 
@@ -34,6 +36,10 @@ HOPS_STREAM = f"{PREFIX}:hops"
 # Hops kept when no drain runs (about a day of a busy service at ~1 hop/s);
 # approximate trimming (~) keeps XADD O(1).
 HOPS_MAXLEN = 100_000
+# A phone's hop counter lives one clock minute (the key names the minute) and
+# is kept a little longer, so a hop at :59.9 still finds it.
+RATE_WINDOW = 60
+RATE_TTL = 2 * RATE_WINDOW
 # What a hop summary's "o" says: the reply continued, ended, or was the
 # polite END of a hop that failed.
 CONTINUE, END, ERROR = "c", "e", "x"
@@ -92,6 +98,8 @@ class Begin:
     record: Record | None
     resume: dict | None
     head: int | None
+    # This phone's hops in the current clock minute, this one included.
+    hops_this_minute: int = 1
 
 
 class SessionStore:
@@ -105,17 +113,22 @@ class SessionStore:
         return f"{PREFIX}:s:{session_id}", f"{PREFIX}:l:{session_id}", f"{PREFIX}:r:{phone}"
 
     def begin(self, session_id: str, phone: str, menu: str) -> Begin:
-        """Take the session's lock and read everything a hop needs (1 round trip)."""
+        """Take the session's lock, read everything a hop needs and count the
+        phone's hop (1 round trip). Every hop counts, a retransmission too:
+        the limit is about what reaches the gateway."""
         skey, lkey, rkey = self._keys(session_id, phone)
+        qkey = f"{PREFIX}:q:{phone}:{int(time.time() // RATE_WINDOW)}"
         token = secrets.token_hex(8)
         pipe = self.client.pipeline(transaction=False)
         pipe.set(lkey, token, nx=True, px=LOCK_MS)
         pipe.get(skey)
         pipe.get(rkey)
         pipe.get(head_key(menu))
-        locked, raw, resume, head = pipe.execute()
+        pipe.incr(qkey)
+        pipe.expire(qkey, RATE_TTL)
+        locked, raw, resume, head, hops, _ = pipe.execute()
         return Begin(token if locked else None, Record.loads(raw),
-                     json.loads(resume) if resume else None, int(head) if head else None)
+                     json.loads(resume) if resume else None, int(head) if head else None, int(hops))
 
     def finish(self, session_id: str, phone: str, record: Record, *, snapshot: dict | None,
                keep_snapshot: bool, extra=(), failed: bool = False) -> None:

@@ -1,11 +1,10 @@
 """The app factory: the only place a Flask app is built. No IO at import."""
 from __future__ import annotations
 
-import hmac
 import logging
 
 import redis
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,7 +15,7 @@ from gateway.channels.africastalking import ussd_events
 from gateway.channels.momo import callback as momo_callbacks
 from gateway.core.settings import Settings
 from gateway.ussd import menustore
-from gateway.web import metrics, simulator
+from gateway.web import callbacks_guard, metrics, simulator
 from gateway.web.services import Services, build_services
 
 log = logging.getLogger(__name__)
@@ -29,6 +28,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         services = build_services(settings or Settings.from_env(mode="web"))
     app = Flask("gateway")  # templates and static files live in gateway/templates, gateway/static
     app.config["SECRET_KEY"] = services.settings.secret_key
+    app.config["SESSION_COOKIE_SECURE"] = services.settings.access.cookie_secure
     app.extensions["isoko"] = services
     csrf = CSRFProtect(app)
     for blueprint in (ussd_views.bp, ussd_events.bp, sms_callbacks.bp, momo_callbacks.bp, api.bp,
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for exempt in (ussd_views.bp, ussd_events.bp, sms_callbacks.bp, momo_callbacks.bp, api.bp, metrics.bp,
                    simulator.ussd):
         csrf.exempt(exempt)
-    _install_token_check(app, services.settings.callback_token)
+    callbacks_guard.install(app, services.settings)
 
     @app.get("/healthz")
     def healthz():
@@ -70,18 +70,3 @@ def _redis_ok(client: redis.Redis) -> bool:
         return bool(client.ping())
     except redis.RedisError:
         return False
-
-
-def _install_token_check(app: Flask, token: str | None) -> None:
-    """With CALLBACK_TOKEN set, every /at/ request must carry ?token=<value>."""
-    if not token:
-        return
-
-
-    @app.before_request
-    def check_token():
-        if request.path.startswith("/at/"):
-            given = request.args.get("token", "")
-            if not hmac.compare_digest(given.encode(), token.encode()):
-                return ("forbidden", 403, {"Content-Type": "text/plain"})
-        return None

@@ -4,7 +4,7 @@ What is exported:
 
 | metric | type | what |
 |---|---|---|
-| `isoko_ussd_hops_total{outcome}` | counter | USSD callbacks by outcome: `continue`, `end`, `replay` (a retransmission or a concurrent duplicate answered from the session record), `error` (a polite END after a failure), `bad_request` (400: a malformed provider field), `forbidden` (403: wrong or missing CALLBACK_TOKEN) |
+| `isoko_ussd_hops_total{outcome}` | counter | USSD callbacks by outcome: `continue`, `end`, `replay` (a retransmission or a concurrent duplicate answered from the session record), `error` (a polite END after a failure), `bad_request` (400: a malformed provider field), `forbidden` (403: wrong or missing CALLBACK_TOKEN, or outside CALLBACK_ALLOW_CIDRS), `limited` (the polite END past USSD_HOPS_PER_MINUTE) |
 | `isoko_ussd_hop_duration_seconds` | histogram | time to answer a hop (load, engine, actions, save), buckets from 1 ms to 10 s |
 | `isoko_ussd_sessions_started_total` | counter | first hops of a provider session |
 | `isoko_ussd_sessions_finished_total` | counter | sessions the menu ended (an END that is not an error) |
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)
 
 EXTENSION = "isoko_metrics"
-OUTCOMES = ("continue", "end", "replay", "error", "bad_request", "forbidden")
+OUTCOMES = ("continue", "end", "replay", "error", "bad_request", "forbidden", "limited")
 # Seconds, sized for milliseconds: a hop is a few ms; the provider gives up near 10 s.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # The views that answer provider-style USSD hops (the simulator relays to the same view).

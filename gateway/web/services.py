@@ -45,7 +45,8 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
     ussd = UssdService(store, db, cache, lambda message_id, pipe=None: queues.enqueue_sms(client, message_id, pipe),
                        service_code=settings.ussd_service_code,
                        order_ttl=timedelta(minutes=settings.order_ttl_minutes), momo=settings.momo,
-                       queue_payment=lambda payment_id: payment_jobs.enqueue(client, payment_id))
+                       queue_payment=lambda payment_id: payment_jobs.enqueue(client, payment_id),
+                       hops_per_minute=settings.access.hops_per_minute)
     return Services(settings, db, client, store, cache, ussd, sms_texts)
 
 

@@ -8,9 +8,14 @@ posts the same form to `POST /simulator/ussd` instead, which answers through
 the same view function without the token (the operator's session and CSRF
 token stand in for it, so the token never reaches a browser).
 
-Who may use it: the simulator and its SMS inbox show personal data, so they
-are only served when the app runs locally (no CALLBACK_TOKEN and no
-production flag) or to an operator logged in to the console.
+Who may use it: the simulator acts as any phone and its SMS inbox shows
+personal data. Locally (`gateway serve` without CALLBACK_TOKEN) it is open.
+Otherwise (any `web` process, or a token set) the page, the inbox and the
+draft check need an operator logged in to the console, dialling (`POST
+/simulator/ussd`, drafts included) needs the editor role or above, every
+dialled hop is written to the console's audit log under the operator's name
+(`simulator_hop`, the phone masked), and a viewer's inbox shows every phone
+number masked.
 
 Dialling a draft: the form field `isokoDraft=1` asks for a session on the
 unpublished draft of the menu (`drafts` table). It is honoured only for a
@@ -47,8 +52,10 @@ from werkzeug.routing import BuildError
 
 from gateway.channels.africastalking.ussd import callback
 from gateway.console import auth as console_auth
-from gateway.core.phones import InvalidPhone, normalize
-from gateway.operators.models import Draft
+from gateway.core import logs
+from gateway.core.phones import InvalidPhone, mask, normalize
+from gateway.operators import accounts as operators
+from gateway.operators.models import Draft, Role
 from gateway.sms.models import Message
 from gateway.ussd import menustore
 from menus.loader import MenuCache
@@ -70,8 +77,9 @@ _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 's
 # -- who may use it ---------------------------------------------------------
 
 def runs_locally(settings) -> bool:
-    """True for a local app: no CALLBACK_TOKEN and no production flag."""
-    return not settings.callback_token and not getattr(settings, "production", False)
+    """True for a local app: the one-process `serve` without CALLBACK_TOKEN.
+    A `web` process is never local, even with open callbacks."""
+    return not settings.callback_token and not settings.production
 
 
 def current_operator():
@@ -79,8 +87,21 @@ def current_operator():
     return console_auth.current_operator()
 
 
-def allowed(services) -> bool:
-    return runs_locally(services.settings) or current_operator() is not None
+# What each endpoint needs when the app is not local; unlisted ones need an operator.
+NEEDED = {"simulator.ussd": Role.EDITOR}
+
+
+def allowed(services, role: Role = Role.VIEWER) -> bool:
+    """May this request use the simulator's parts that need `role`?"""
+    if runs_locally(services.settings):
+        return True
+    operator = current_operator()
+    return operator is not None and operator.can(role)
+
+
+def _masked(services) -> bool:
+    """True when the inbox must hide phone numbers (a viewer, not locally)."""
+    return not allowed(services, Role.EDITOR)
 
 
 def _services():
@@ -89,8 +110,11 @@ def _services():
 
 @bp.before_request
 def _guard():
-    if allowed(_services()):
+    services = _services()
+    if allowed(services, NEEDED.get(request.endpoint, Role.VIEWER)):
         return None
+    if current_operator() is not None:
+        abort(403, description="Dialling in the simulator needs the editor role.")
     if request.method == "GET" and request.endpoint == "simulator.index":
         try:
             return redirect(url_for("console.login", next=request.path))
@@ -128,7 +152,7 @@ def _csrf_token() -> str:
 @bp.get("/simulator")
 def index():
     services = _services()
-    direct = not services.settings.callback_token
+    direct = runs_locally(services.settings)  # else through /simulator/ussd: audited
     return render_template(
         "simulator/index.html",
         service_code=services.settings.ussd_service_code,
@@ -146,9 +170,27 @@ def index():
 @bp.post("/simulator/ussd")
 def ussd():
     """The provider's callback for the simulator when /at/ussd needs the
-    CALLBACK_TOKEN: the same form, the same view."""
+    CALLBACK_TOKEN: the same form, the same view, and (not locally) an
+    audit entry naming the operator, written before the hop is answered so
+    that a hop that fails is on record too."""
     _check_csrf()
+    services = _services()
+    if not runs_locally(services.settings):
+        _audit_hop(services)
     return callback()
+
+
+def _audit_hop(services) -> None:
+    """One `simulator_hop` entry: the phone masked (viewers read the audit
+    log), the session and the newest input, with any number in it masked."""
+    form = request.form
+    text = form.get("text", "")
+    detail = f"session {form.get('sessionId', '')[:40]}: input {text.rsplit('*', 1)[-1][:40]!r}"
+    if form.get(DRAFT_FIELD) == "1":
+        detail += " (draft)"
+    with services.db.session() as s:
+        operators.audit(s, "simulator_hop", username=current_operator().username,
+                        target=mask(form.get("phoneNumber", "")[:32]), detail=logs.mask(detail))
 
 
 @bp.get("/simulator/inbox")
@@ -162,15 +204,18 @@ def inbox():
         rows = s.scalars(select(Message).where(Message.recipient == phone)
                          .order_by(Message.created_at.desc(), Message.id.desc())
                          .limit(INBOX_LIMIT)).all()
-        messages = [_message(row) for row in rows]
-    return jsonify({"phone": phone, "messages": messages})
+        masked = _masked(_services())
+        messages = [_message(row, masked) for row in rows]
+    return jsonify({"phone": mask(phone) if masked else phone, "messages": messages})
 
 
-def _message(row: Message) -> dict:
+def _message(row: Message, masked: bool) -> dict:
+    """One inbox entry; with `masked`, phone numbers in the text are hidden
+    (an order alert names the buyer's)."""
     def iso(value):
         return value.isoformat() if value is not None else None
 
-    return {"id": row.id, "text": row.text, "kind": row.kind, "status": str(row.status),
+    return {"id": row.id, "text": logs.mask(row.text) if masked else row.text, "kind": row.kind, "status": str(row.status),
             "delivery_status": row.delivery_status, "segments": row.segments,
             "created_at": iso(row.created_at), "sent_at": iso(row.sent_at)}
 
@@ -209,7 +254,7 @@ class DraftMenus:
     def requested(self) -> bool:
         """Does this request ask for a session on the draft, and may it?"""
         return (has_request_context() and request.form.get(DRAFT_FIELD) == "1"
-                and allowed(self.services))
+                and allowed(self.services, Role.EDITOR))
 
     def menu(self, name: str | None) -> Menu:
         """The draft a session runs on: the current one for a new session

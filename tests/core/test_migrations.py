@@ -61,6 +61,7 @@ REVISION_TABLES = {
         "payments",
         "payment_events",
     },
+    "0011": set(),  # operators.last_failed_at: a run of failed log-ins ends
 }
 TABLES = set().union(*REVISION_TABLES.values())
 SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}

@@ -10,7 +10,7 @@ from gateway.core.settings import Settings, SettingsError
 
 TOKEN = "cb-token-0123456789abcdef"
 API_KEY = "atsk_live_secret_value_42"
-SECRET = "flask-secret-key-do-not-print"
+SECRET = "flask-secret-key-do-not-print-0123456789"  # 32+ bytes, as `web` needs
 
 
 def problems_for(env: dict[str, str], mode: str = "serve") -> list[str]:
@@ -102,7 +102,7 @@ def test_settings_are_frozen():
 @pytest.mark.parametrize(
     ("env", "mode", "variable", "reason"),
     [
-        ({}, "web", "SECRET_KEY", "required"),
+        ({"CALLBACK_TOKEN": TOKEN}, "web", "SECRET_KEY", "required"),
         ({}, "worker", "SECRET_KEY", "required"),
         ({"DATABASE_URL": "not a url"}, "serve", "DATABASE_URL", "SQLAlchemy URL"),
         ({"DATABASE_URL": "postgresql://h:port/d"}, "serve", "DATABASE_URL", "SQLAlchemy URL"),

@@ -12,7 +12,8 @@ from gateway.operators.models import Role
 
 AUDIT_ACTIONS = ("login", "login_failed", "lockout", "logout", "draft_save", "draft_discard", "publish",
                  "rollback", "operator_create", "operator_role", "operator_disable", "operator_enable",
-                 "operator_password", "operator_unlock", "catalogue_edit", "catalogue_price", "catalogue_import")
+                 "operator_password", "operator_unlock", "catalogue_edit", "catalogue_price", "catalogue_import",
+                 "login_throttled", "simulator_hop")
 
 
 @bp.get("/audit")

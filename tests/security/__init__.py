@@ -1,0 +1,1 @@
+"""Who may do what, and what a stranger can send (issue 11)."""
