@@ -61,6 +61,7 @@ REVISION_TABLES = {
         "payments",
         "payment_events",
     },
+    "0014": set(),  # the provider's raw form on delivery_reports, inbound_sms, ussd_sessions
 }
 TABLES = set().union(*REVISION_TABLES.values())
 SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}
