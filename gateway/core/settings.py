@@ -226,6 +226,11 @@ class Settings:
     log_level: str = "INFO"
     order_ttl_minutes: int = 1440
     delivery_days: int = 7
+    # The largest request body read, in bytes: every route (the provider's
+    # callbacks, the API, MTN's callback), and a larger one for the console and
+    # the simulator, whose forms carry whole menu YAML and catalogue files.
+    max_body_bytes: int = 64 * 1024
+    console_max_body_bytes: int = 2 * 1024 * 1024
     # The IANA zone the console shows times in. Only for display: every
     # stored time is UTC and is converted explicitly, never through the
     # process's local time (which TZ also sets, for libc).
@@ -299,6 +304,9 @@ class Settings:
             # the order is overdue (and shown to an operator).
             "delivery_days": reader.integer("DELIVERY_DAYS", 7, 1, 90),
             "tz": reader.time_zone(),
+            "max_body_bytes": reader.integer("MAX_BODY_BYTES", 64 * 1024, 4096, 10 * 1024 * 1024),
+            "console_max_body_bytes": reader.integer("CONSOLE_MAX_BODY_BYTES", 2 * 1024 * 1024,
+                                                     64 * 1024, 64 * 1024 * 1024),
         }
         values["sms"] = reader.sms()
         values["webhooks"] = reader.webhooks()

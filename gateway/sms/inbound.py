@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis import Redis
 from sqlalchemy import select
@@ -79,6 +79,8 @@ class IncomingSms:
     network_code: str | None = None
     link_id: str | None = None
     sent_at: str | None = None  # the provider's date, as sent
+    dropped: tuple[str, ...] = ()  # optional fields the parser could not read (kept in `raw`)
+    raw: str | None = field(default=None, compare=False)  # the provider's form as received
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def receive(s: Session, sms: IncomingSms, *, dial: str, language_of: LanguageOf,
         return Received(duplicate=True)
     row = InboundSms(provider_id=sms.provider_id, sender=sms.sender, text=sms.text,
                      short_code=sms.short_code, network_code=sms.network_code,
-                     link_id=sms.link_id, sent_at=sms.sent_at)
+                     link_id=sms.link_id, sent_at=sms.sent_at, raw=sms.raw)
     try:
         with s.begin_nested():
             s.add(row)

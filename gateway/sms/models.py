@@ -75,6 +75,9 @@ class DeliveryReport(Base):
     retry_count: Mapped[int | None] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     applied: Mapped[bool] = mapped_column(default=False)
+    # The provider's form as received (JSON pairs): an optional field that
+    # could not be read is None above and kept here.
+    raw: Mapped[str | None] = mapped_column(Text)
 
 
 class InboundSms(Base):
@@ -92,6 +95,7 @@ class InboundSms(Base):
     sent_at: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     action: Mapped[str | None] = mapped_column(String(16))
+    raw: Mapped[str | None] = mapped_column(Text)  # the provider's form, as DeliveryReport.raw
 
 
 class OptOut(Base):

@@ -78,16 +78,17 @@ def apply(message: Message, report: DeliveryReport) -> bool:
 
 def record(session: Session, *, provider_message_id: str, status: str,
            failure_reason: str | None = None, network_code: str | None = None,
-           retry_count: int | None = None, received_at: datetime | None = None
-           ) -> tuple[DeliveryReport, Message | None]:
+           retry_count: int | None = None, received_at: datetime | None = None,
+           raw: str | None = None) -> tuple[DeliveryReport, Message | None]:
     """Store a report and apply it when its message is known (caller commits).
+    `raw` is the provider's form as received, kept beside the parsed fields.
 
     Returns the report and the message it matched (None when unknown yet)."""
     lock_ids(session, [provider_message_id])
     report = DeliveryReport(provider_message_id=provider_message_id, status=status,
                             failure_reason=failure_reason, network_code=network_code,
                             retry_count=retry_count, received_at=received_at or utcnow(),
-                            applied=False)
+                            applied=False, raw=raw)
     session.add(report)
     if rank(status) is None:
         log.warning("delivery report with an unknown status %r stored, not applied", status)

@@ -11,7 +11,7 @@ No HTTP here: the channel parses the provider's form into a `SessionEnded`.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import redis
@@ -47,6 +47,8 @@ class SessionEnded:
     input: str | None = None
     last_reply: str | None = None
     error: str | None = None
+    dropped: tuple[str, ...] = ()  # optional fields the parser could not read (kept in `raw`)
+    raw: str | None = field(default=None, compare=False)  # the provider's form as received
 
 
 def last_screen(client: redis.Redis, session_id: str) -> str | None:
@@ -69,6 +71,9 @@ def record(session: Session, ended: SessionEnded, *, last_screen: str | None,
     if ended.status not in KNOWN_STATUSES:
         log.warning("ussd event with an unknown status %r (stored as is)", ended.status)
     values = asdict(ended)
+    dropped = values.pop("dropped")
+    if dropped:
+        log.warning("ussd event stored without its unreadable %s (kept raw)", ", ".join(dropped))
     values["last_screen"] = last_screen
     values["received_at"] = received_at or utcnow()
     _upsert(session, values)

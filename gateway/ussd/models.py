@@ -81,3 +81,6 @@ class UssdSessionLog(Base):
     hop_count: Mapped[int | None] = mapped_column(Integer)
     last_hop: Mapped[str | None] = mapped_column(String(8))
     language: Mapped[str | None] = mapped_column(String(2))
+    # The end-of-session notification's form as received (JSON pairs): a
+    # field that could not be read is None above and kept here.
+    raw: Mapped[str | None] = mapped_column(Text)

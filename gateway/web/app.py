@@ -15,7 +15,7 @@ from gateway.channels.africastalking import ussd_events
 from gateway.channels.momo import callback as momo_callbacks
 from gateway.core.settings import Settings
 from gateway.ussd import menustore
-from gateway.web import callbacks_guard, metrics, simulator
+from gateway.web import callbacks_guard, guards, metrics, simulator
 from gateway.web.services import Services, build_services
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                    simulator.ussd):
         csrf.exempt(exempt)
     callbacks_guard.install(app, services.settings)
+    guards.install(app, services.settings)  # runs first: before the callback guard and CSRF
 
     @app.get("/healthz")
     def healthz():

@@ -127,3 +127,52 @@ def test_mask_hides_the_subscriber_digits(subscriber):
     number = normalize(f"078{subscriber:07d}")
     masked = mask(number)
     assert masked == number[:6] + "*" * (len(number) - 8) + number[-2:]
+
+
+# --- only ASCII digits and a leading + make a number ----------------------------------------
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0788 CALL ME",  # a vanity number: the parser reads letters as keypad digits
+        "078800CALL",
+        "+250 788 ABC 001",
+        "٠٧٨٨٠٠٠٠٠١",  # Arabic-Indic digits
+        "+٢٥٠٧٨٨٠٠٠٠٠١",
+        "۰۷۸۸۰۰۰۰۰۱",  # Extended Arabic-Indic (Persian) digits
+        "０７８８０００００１",  # full-width digits
+        "078800000１",  # one full-width digit among ASCII ones
+        "+250788000001\x00",
+        "++250788000001",
+        "250+788000001",
+        "+250788000001 ext 12",
+    ],
+)
+def test_letters_and_non_ascii_digits_are_never_a_number(raw):
+    with pytest.raises(InvalidPhone):
+        normalize(raw)
+
+
+@settings(deadline=None)
+@given(st.text(max_size=40))
+def test_a_normalised_number_came_from_ascii_digits_and_separators(raw):
+    try:
+        normalize(raw)
+    except InvalidPhone:
+        return
+    stripped = raw.strip()
+    assert stripped.isascii()
+    assert all(ch.isdigit() or ch in " .()-" for ch in stripped.removeprefix("+"))
+
+
+def test_provider_numbers_may_lack_the_plus():
+    from gateway.core.phones import normalize_provider
+
+    assert normalize_provider("254711000001") == "+254711000001"  # Kenya, as some reports write it
+    assert normalize_provider("16502530000") == "+16502530000"
+    assert normalize_provider("+254711000001") == "+254711000001"
+    assert normalize_provider("250788000001") == "+250788000001"
+    assert normalize_provider("0788000001") == "+250788000001"
+    for raw in ("0788 CALL ME", "٠٧٨٨٠٠٠٠٠١", "0999999999", "12", "", "x" * 100):
+        with pytest.raises(InvalidPhone):
+            normalize_provider(raw)

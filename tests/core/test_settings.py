@@ -248,3 +248,14 @@ def test_sms_tuning_is_read_and_checked_with_every_other_variable():
     named = sorted(problem.split(":")[0] for problem in caught.value.problems)
     assert named == ["SMS_CONCURRENCY", "SMS_RATE_PER_SECOND", "USSD_SESSION_TTL"]
     assert "must be a number" in str(caught.value) and "abc" in str(caught.value)
+
+
+def test_body_limits_have_defaults_and_bounds():
+    default = Settings.from_env({})
+    assert (default.max_body_bytes, default.console_max_body_bytes) == (64 * 1024, 2 * 1024 * 1024)
+    chosen = Settings.from_env({"MAX_BODY_BYTES": "4096", "CONSOLE_MAX_BODY_BYTES": "65536"})
+    assert (chosen.max_body_bytes, chosen.console_max_body_bytes) == (4096, 65536)
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"MAX_BODY_BYTES": "4095", "CONSOLE_MAX_BODY_BYTES": "lots"})
+    named = {p.split(":", 1)[0] for p in caught.value.problems}
+    assert named == {"MAX_BODY_BYTES", "CONSOLE_MAX_BODY_BYTES"}

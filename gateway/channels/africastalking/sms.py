@@ -1,8 +1,9 @@
 """The provider's SMS callbacks: `POST /at/sms/delivery` and `POST /at/sms/inbound`.
 
-Both are form-encoded (docs/africastalking.md), validated strictly
-(`parsers`: a malformed field is a 400 naming it) and answered with a plain
-200 at once: one short SQL transaction, no outbound call.
+Both are form-encoded (docs/africastalking.md) and answered with a plain 200
+at once: one short SQL transaction, no outbound call. Only a report without
+its key fields is refused (400 naming them); an optional field that cannot
+be read is left out and the whole form kept in the row's `raw` (`parsers`).
 
 Delivery report: stored and applied by `gateway.sms.reports` (the status only
 moves forward; a report for an id not recorded yet waits for the send job).
@@ -42,7 +43,9 @@ def delivery() -> Response:
         _, message = reports.record(
             s, provider_message_id=receipt.provider_message_id, status=receipt.status,
             failure_reason=receipt.failure_reason, network_code=receipt.network_code,
-            retry_count=receipt.retry_count)
+            retry_count=receipt.retry_count, raw=receipt.raw)
+    if receipt.dropped:
+        log.warning("delivery report stored without its unreadable %s (kept raw)", ", ".join(receipt.dropped))
     if message is None:
         log.info("delivery report %s for unknown id kept for later", receipt.status)
     return _plain("ok")
@@ -54,6 +57,8 @@ def inbound() -> Response:
     if isinstance(sms, str):
         log.warning("incoming SMS refused: %s", sms)
         return _plain(sms, 400)
+    if sms.dropped:
+        log.warning("incoming SMS stored without its unreadable %s (kept raw)", ", ".join(sms.dropped))
     services = current_app.extensions["isoko"]
     with services.db.session() as s:
         received = incoming.receive(s, sms, dial=services.settings.ussd_service_code,

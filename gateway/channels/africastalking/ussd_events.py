@@ -1,7 +1,9 @@
 """The provider's end-of-session notification: `POST /at/ussd/events`.
 
-Fields are validated strictly (`parsers.parse_ussd_event`): a malformed one is
-a 400 naming it. The notification is stored by `gateway.ussd.events` (one
+Only the key fields (sessionId, status) are checked strictly: without them
+the notification is a 400 naming them. The others are read leniently
+(`parsers.parse_ussd_event`): one that cannot be read is left out and the
+whole form kept in the row's `raw`. The notification is stored by `gateway.ussd.events` (one
 upsert per session, with the screen the user last saw); the reply is a plain
 200 "ok", fast.
 """

@@ -106,15 +106,8 @@ MALFORMED = [
     ({"sessionId": "x" * 129}, "sessionId"),
     ({"status": None}, "status"),
     ({"status": "Done!"}, "status"),
-    ({"date": "01/03/2025 09:30"}, "date"),
-    ({"date": "2025-02-30 09:30:15"}, "date"),
-    ({"phoneNumber": "12"}, "phoneNumber"),
-    ({"durationInMillis": "-5"}, "durationInMillis"),
-    ({"hopsCount": "three"}, "hopsCount"),
-    ({"networkCode": "MTN"}, "networkCode"),
-    ({"serviceCode": "abc"}, "serviceCode"),
-    ({"cost": "x" * 33}, "cost"),
-    ({"input": "1" * 10_001}, "input"),
+    # Odd optional fields are stored without them (tests/security/test_input_reports.py).
+    ({"sessionId": None, "date": "01/03/2025 09:30", "cost": "x" * 33}, "sessionId"),
 ]
 
 
