@@ -61,6 +61,11 @@ REVISION_TABLES = {
         "payments",
         "payment_events",
     },
+    "0012": {
+        "price_alerts",
+        "broadcasts",
+        "broadcast_recipients",
+    },
 }
 TABLES = set().union(*REVISION_TABLES.values())
 SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}
