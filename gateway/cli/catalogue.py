@@ -1,9 +1,11 @@
 """`gateway catalogue ...`: list, set-price, import, export.
 
-Every change is one transaction on the database (SQL only, no Redis): it
-records the price history and the audit entry as "cli:<login>", and moves
-the catalogue's version on, so every running gateway shows the new
-catalogue on its next hop that lists products.
+Every change is one transaction on the database: it records the price
+history and the audit entry as "cli:<login>", and moves the catalogue's
+version on, so every running gateway shows the new catalogue on its next
+hop that lists products. A reference price that changed queues its price
+alerts after the commit when REDIS_URL is set; without it (or with Redis
+down) the workers' periodic run sends them within minutes.
 """
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from pathlib import Path
 
 import click
 
-from gateway.cli.common import database_unmigrated, upgrade_or_fail
-from gateway.market import catalogue, catalogue_files
+from gateway.cli.common import database_unmigrated, settings, upgrade_or_fail
+from gateway.core import redis_conn
+from gateway.market import alert_jobs, catalogue, catalogue_files
 from gateway.market.rules import MarketError
 from gateway.operators import accounts as operators
 from gateway.web.services import prepare_database
@@ -42,6 +45,18 @@ def _session():
             yield s
     finally:
         db.dispose()
+
+
+def _queue_alerts(product_ids) -> None:
+    """Queue the price alerts of repriced products, after their commit."""
+    url = settings().redis_url
+    if not product_ids or url is None:
+        return
+    connection = redis_conn.connect(url)
+    try:
+        alert_jobs.enqueue(connection, product_ids)
+    finally:
+        connection.close()
 
 
 def _fail(problems, prefix: str = "") -> None:
@@ -80,6 +95,7 @@ def set_price_cmd(product: str, price: str) -> None:
         _fail(exc.problems, f"{product}: ")
     except MarketError as exc:
         raise click.ClickException(exc.message) from None
+    _queue_alerts(outcome.repriced)
     if outcome.changes:
         click.echo(f"{product}: reference price {old:,} -> {int(price):,} RWF")
     else:
@@ -108,6 +124,7 @@ def import_cmd(file: str, fmt: str | None) -> None:
                                 detail="\n".join([f"created {c}" for c in outcome.created] + list(outcome.changes)))
     except catalogue.CatalogueInvalid as exc:
         _fail(exc.problems, f"{file}: ")
+    _queue_alerts(outcome.repriced)
     for code in outcome.created:
         click.echo(f"created {code}")
     for change in outcome.changes:

@@ -1,5 +1,8 @@
-"""`gateway sms ...`: lint the SMS texts, list the outbox, end a hold, requeue."""
+"""`gateway sms ...`: lint the SMS texts, list the outbox, end a hold, requeue,
+broadcast to a segment."""
 from __future__ import annotations
+
+import getpass
 
 import click
 import yaml
@@ -11,6 +14,8 @@ from gateway.core import jobs as context
 from gateway.core import redis_conn
 from gateway.core.models import utcnow
 from gateway.core.phones import InvalidPhone, mask, normalize
+from gateway.orders import segments
+from gateway.sms import broadcasts
 from gateway.sms import queue as queues
 from gateway.sms import texts as smstexts
 from gateway.sms.jobs import release_hold
@@ -25,6 +30,13 @@ def _redis():
                                    "`gateway serve` and cannot be reached from here)")
     return redis_conn.connect(settings.redis_url)
 
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (a bare container)
+        return "unknown"
 
 
 @click.group()
@@ -119,3 +131,47 @@ def requeue_cmd(message_id: int) -> None:
     database.dispose()
     queues.enqueue_sms(_redis(), message_id)
     click.echo(f"message {message_id} queued again")
+
+@sms.command("broadcast")
+@click.option("--role", type=click.Choice(segments.ROLES), required=True,
+              help="producers (with a listing) or buyers (who ordered by USSD)")
+@click.option("--product", default=None, help="only those of this product code")
+@click.option("--district", default=None, help="only those registered in this district")
+@click.option("--text-file", "text_file", type=click.Path(dir_okay=False), required=True,
+              help="the message (UTF-8; linted like every SMS text)")
+@click.option("--yes", is_flag=True, help=f"send without asking, also above {broadcasts.CONFIRM_ABOVE:,} recipients")
+@click.option("--dry-run", is_flag=True, help="preview only")
+def broadcast_cmd(role: str, product: str | None, district: str | None, text_file: str, yes: bool,
+                  dry_run: bool) -> None:
+    """Send a message to a segment: previewed first (recipients, opted-out
+    numbers left out, SMS parts), linted, confirmed above 1,000 recipients,
+    then queued like every SMS (throttled at SMS_RATE_PER_SECOND)."""
+    try:
+        with open(text_file, encoding="utf-8") as handle:
+            text = handle.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{text_file}: cannot read: {exc}") from None
+    segment = segments.Segment(role, product, district)
+    database = _database()
+    try:
+        with database.session() as s:
+            seen = segments.preview(s, segment, text)
+        for problem in seen.problems:
+            click.echo(f"{text_file}: {problem}", err=True)
+        click.echo(f"{segment.label()}: {seen.recipients:,} recipient(s), {seen.opted_out:,} opted out "
+                   f"(left out), {seen.segments} SMS part(s) each")
+        if smstexts.errors(list(seen.problems)):
+            raise SystemExit(1)
+        if dry_run or not seen.recipients:
+            return
+        if seen.needs_confirmation and not yes:
+            click.confirm(f"Send to {seen.recipients:,} recipients?", abort=True)
+        with database.session() as s:
+            sent, ids = segments.send(s, segment, text, by=f"cli:{_login()}")
+            number = sent.id
+    except segments.NotFound as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        database.dispose()
+    queues.enqueue_many(_redis(), ids)
+    click.echo(f"broadcast {number}: {len(ids):,} SMS queued")

@@ -44,10 +44,13 @@ from gateway.market.seed import POSITION_STEP
 @dataclass(frozen=True)
 class Outcome:
     """What an edit or an import did: one line per change ("coffee_cherry
-    reference_price 700 -> 750"), and the products it created."""
+    reference_price 700 -> 750"), the products it created, and the ids of
+    the products whose reference price changed (the caller queues their
+    price alerts after the commit: `gateway.market.alert_jobs.enqueue`)."""
 
     changes: tuple[str, ...] = ()
     created: tuple[str, ...] = ()
+    repriced: tuple[int, ...] = ()
 
 
 # --- the version every process compares its cache against ---------------------
@@ -159,7 +162,7 @@ def import_products(s: Session, rows: list[Any], *, by: str, first_row: int = 1)
         specs.append(spec)
     if problems:
         raise CatalogueInvalid(problems)
-    changes, created = [], []
+    changes, created, repriced = [], [], []
     position = max((p.position for p in existing.values()), default=0)
     for spec in specs:
         product = existing.get(spec["code"])
@@ -168,10 +171,12 @@ def import_products(s: Session, rows: list[Any], *, by: str, first_row: int = 1)
             product = _create(s, spec, position, by)
             created.append(product.code)
         else:
-            changes += _write(s, product, spec, by, bump_version=False).changes
+            done = _write(s, product, spec, by, bump_version=False)
+            changes += done.changes
+            repriced += done.repriced
     if changes or created:
         bump(s)
-    return Outcome(tuple(changes), tuple(created))
+    return Outcome(tuple(changes), tuple(created), tuple(repriced))
 
 
 def _create(s: Session, spec: dict, position: int, by: str) -> Product:
@@ -195,7 +200,8 @@ def _write(s: Session, product: Product, spec: dict, by: str, *, bump_version: b
                for field in FIELDS[1:] if before[field] != spec[field]]
     if not changes:
         return Outcome()
-    if before["reference_price"] != spec["reference_price"]:
+    repriced = before["reference_price"] != spec["reference_price"]
+    if repriced:
         s.add(PriceChange(product_id=product.id, old_price=product.reference_price,
                           new_price=spec["reference_price"], changed_by=by[:80]))
     for field in (*NAME_FIELDS, "reference_price", *BOUND_FIELDS, "active"):
@@ -205,7 +211,7 @@ def _write(s: Session, product: Product, spec: dict, by: str, *, bump_version: b
     s.flush()
     if bump_version:
         bump(s)
-    return Outcome(tuple(changes))
+    return Outcome(tuple(changes), repriced=(product.id,) if repriced else ())
 
 
 def _shown(value: Any) -> str:

@@ -44,6 +44,7 @@ PLACEHOLDER_WIDTHS = {
     "quantity": 9,  # "1,000,000"
     "unit": 5,  # "igice"
     "price": 15,  # "100,000,000 RWF"
+    "old_price": 15,  # a price alert's previous reference price, as "price"
     "total": 23,  # 1,000,000 x 100,000,000 RWF
     "amount": 23,  # a payout: at most the total
     "dial": 20,  # a USSD code such as *384*44135#

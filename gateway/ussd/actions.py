@@ -22,6 +22,7 @@ from gateway.market import rules as market_rules
 from gateway.market import service as market
 from gateway.orders import service as orders
 from gateway.payments import trade
+from gateway.ussd import market_actions
 from gateway.ussd.sources import order_values, party_values
 
 
@@ -321,6 +322,7 @@ REGISTRY: dict[str, tuple[Handler, frozenset[str]]] = {
     "raise_dispute": (raise_dispute, frozenset({"ok", "closed"})),
     "accept_order": (accept_order, frozenset({"ok", "closed"})),
     "reject_order": (reject_order, frozenset({"ok", "closed"})),
+    **market_actions.REGISTRY,  # Prices, Alerts, the sell journey's market line
 }
 
 

@@ -19,7 +19,7 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from gateway.market import catalogue
+from gateway.market import alerts, catalogue
 from gateway.market import service as market
 from gateway.market.models import Listing
 from gateway.orders import service as orders
@@ -30,7 +30,7 @@ CACHE_SECONDS = 30.0
 _VERSION_INFO_KEY = "isoko.catalogue_version"  # Session.info: the version this hop read
 # Longest label each source produces (the linter's worst case).
 MAX_LABEL = {"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
-             "offers": 36, "orders_to_answer": 36, "my_orders": 36}
+             "offers": 36, "orders_to_answer": 36, "my_orders": 36, "my_alerts": 20}
 
 
 class Sources:
@@ -187,6 +187,15 @@ def _orders_to_answer(s: Session, values: dict, lang: str) -> list[Item]:
     return items
 
 
+def _my_alerts(s: Session, values: dict, lang: str) -> list[Item]:
+    """The caller's price alerts, by product name."""
+    producer_id = values.get("producer_id")
+    if not producer_id:
+        return []
+    return [Item(str(alert.id), product.name(lang)[:MAX_LABEL["my_alerts"]])
+            for alert, product in alerts.of_producer(s, int(producer_id))]
+
+
 _FETCH = {"districts": _districts, "products": _products, "grades": _grades,
           "my_listings": _my_listings, "offers": _offers, "orders_to_answer": _orders_to_answer,
-          "my_orders": _my_orders}
+          "my_orders": _my_orders, "my_alerts": _my_alerts}

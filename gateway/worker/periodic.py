@@ -34,6 +34,7 @@ from rq import Queue
 from rq.job import Callback, Job
 
 from gateway.api.deliveries import tick as webhooks_tick
+from gateway.market.alert_jobs import tick as price_alerts_tick
 from gateway.orders.jobs import expire_orders, mark_overdue_orders
 from gateway.payments.jobs import tick as payments_tick
 from gateway.sms import queue as queues
@@ -51,6 +52,7 @@ PERIODIC: list[tuple[float, Callable[[], object]]] = [
     (10, drain_hops),  # the hop stream into one row per USSD session (the dashboard's sessions)
     (2, webhooks_tick),  # order events to webhook deliveries; due deliveries queued
     (5, payments_tick),  # mobile money: due collections and transfers checked (nothing without MOMO_*)
+    (600, price_alerts_tick),  # price alerts a lost job or the one-a-day limit held back
 ]
 
 DUE_KEY = "isoko:periodic:due:{path}"

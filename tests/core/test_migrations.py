@@ -63,6 +63,11 @@ REVISION_TABLES = {
     },
     "0011": set(),  # operators.last_failed_at: a run of failed log-ins ends
     "0012": set(),  # the provider's raw form on delivery_reports, inbound_sms, ussd_sessions
+    "0013": {
+        "price_alerts",
+        "broadcasts",
+        "broadcast_recipients",
+    },
 }
 TABLES = set().union(*REVISION_TABLES.values())
 SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}

@@ -28,9 +28,11 @@ CAPS = Capabilities(
              "reject_order": {"ok", "closed"},
              "deliver": {"ok", "wrong", "locked", "format", "unpaid", "closed"},
              "confirm_receipt": {"ok", "unpaid", "closed"}, "raise_dispute": {"ok", "closed"},
-             "pay_order": {"sent", "waiting", "closed"}},
+             "pay_order": {"sent", "waiting", "closed"},
+             "market_prices": {"full", "offers", "sales", "none"}, "market_now": {"market", "none"},
+             "subscribe_alert": {"ok"}, "unsubscribe_alert": {"ok"}},
     sources={"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
-             "offers": 36, "orders_to_answer": 36, "my_orders": 36},
+             "offers": 36, "orders_to_answer": 36, "my_orders": 36, "my_alerts": 20},
 )
 MENU = load(yaml.safe_load(MARKETPLACE.read_text(encoding="utf-8")), 3, CAPS)
 PHONE = "+250788123456"
@@ -99,7 +101,7 @@ def make_ctx(districts=DISTRICTS, products=PRODUCTS, grades=GRADES, listings=LIS
         if source in by_product:
             return by_product[source].get(vals.get("product"), [])
         return {"districts": districts, "products": products, "my_listings": listings,
-                "orders_to_answer": orders, "my_orders": orders}[source]
+                "orders_to_answer": orders, "my_orders": orders, "my_alerts": []}[source]
     return Context(items)
 
 
@@ -125,6 +127,8 @@ def answer(call: engine.ActionCall, outcome: str | None = None) -> tuple[str, di
         return outcome, ({"name": "Alice"} if outcome != "new" else {})
     if call.name == "price_listing":
         return outcome or "ok", {"total": v["quantity"] * v["price"]}
+    if call.name in ("market_now", "market_prices"):  # no offers, no sales: the plain screens
+        return outcome or "none", {}
     if call.name == "create_listing":
         return outcome or "ok", {"listing_code": "K7Q2XA"}
     if call.name == "update_quantity":
@@ -244,7 +248,7 @@ def test_registration_path():
     assert consent == ("Isoko keeps your number, name and district to connect you with buyers. "
                        "Do you agree?\n1. Yes\n2. No\n0. Back")
     assert d.press("1") == ("Isoko: Hello Alice\n1. Sell goods\n2. Buy\n3. My listings\n"
-                            "4. My orders\n5. Exit")
+                            "4. My orders\n5. Prices\n6. Alerts\n7. Exit")
     assert d.calls[-1] == engine.ActionCall("register", {
         "phone": PHONE, "lang": "en", "name": "Alice",
         "district": "d10", "district_label": "Rwamagana"}, "do_register")

@@ -4,7 +4,8 @@ Every operator sees a product and its reference price history; editors and
 admins change its names, unit, grades, reference price and whether it is on
 sale. The change goes through `gateway.market.catalogue` (the same rules as
 an import) and into the audit log in the same transaction, and moves the
-catalogue's version on, so every process's next product list has it.
+catalogue's version on, so every process's next product list has it. A new
+reference price queues its price alerts once committed.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from gateway.console.auth import current_operator, requires, services
 from gateway.console.blueprint import bp
 from gateway.console.market.forms import ProductForm, grades_text
-from gateway.market import catalogue
+from gateway.market import alert_jobs, catalogue
 from gateway.market.rules import NotFound
 from gateway.operators import accounts as operators
 from gateway.operators.models import Role
@@ -59,5 +60,6 @@ def market_product_edit(code: str):
             price = " reference_price " in change
             operators.audit(s, "catalogue_price" if price else "catalogue_edit", by=op, target=code,
                             detail=change)
+    alert_jobs.enqueue(services().redis, outcome.repriced)  # committed: the subscribers may hear of it
     flash(f"{code}: {len(outcome.changes)} change(s) saved." if outcome.changes else f"{code}: nothing changed.")
     return redirect(url_for("console.market_product", code=code))
