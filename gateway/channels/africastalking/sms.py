@@ -42,7 +42,7 @@ def delivery() -> Response:
         _, message = reports.record(
             s, provider_message_id=receipt.provider_message_id, status=receipt.status,
             failure_reason=receipt.failure_reason, network_code=receipt.network_code,
-            retry_count=receipt.retry_count)
+            retry_count=receipt.retry_count, phone=receipt.phone)
     if message is None:
         log.info("delivery report %s for unknown id kept for later", receipt.status)
     return _plain("ok")
