@@ -40,7 +40,7 @@ from gateway.sms.models import DeliveryReport, Message, MessageStatus
 log = logging.getLogger(__name__)
 
 FINAL = 4
-BIND_GRACE = timedelta(seconds=10)  # a report older than this has no send left to race
+BIND_GRACE = timedelta(seconds=5)  # a report older than this has no send left to race (ms)
 UNSETTLED = (MessageStatus.UNKNOWN, MessageStatus.REVIEW)
 STATUS_RANK = {
     "Sent": 1,

@@ -138,6 +138,7 @@ class ProviderSimulator:
         self.report_url: str | None = None
         self.report_delay = 0.2
         self.reports_sent = 0
+        self.arrivals = 0  # requests received, counted before any delay (in flight: minus `requests`)
         self._report_threads: list[threading.Thread] = []
 
     # --- control ---------------------------------------------------------------------
@@ -181,6 +182,11 @@ class ProviderSimulator:
         """Accepted messages (to one number, or all)."""
         with self._lock:
             return [m for m in self.accepted if to is None or m.to == to]
+
+    def in_flight(self) -> int:
+        """Requests received and not answered (logged) yet."""
+        with self._lock:
+            return self.arrivals - len(self.requests)
 
     def clear(self) -> None:
         with self._lock:
@@ -271,6 +277,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         sim = self.sim
+        with sim._lock:
+            sim.arrivals += 1
         length = int(self.headers.get("Content-Length") or 0)
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8"),
                                               keep_blank_values=True).items()}
