@@ -100,6 +100,8 @@ def test_a_key_rotated_mid_batch_holds_and_every_message_goes_once_with_the_new_
     sms.burst()
     assert_each_sent_once(sms, ids)
     assert all(sms.load(i).attempts == 1 for i in ids)  # a 401 is not an attempt
+    print(f"\nkey rotation: 30 messages, {len(refused)} requests refused 401, "
+          f"{len(sms.sim.received())} taken, lost 0, duplicated 0")
 
 
 def test_after_a_provider_side_fix_the_next_attempt_succeeds_when_the_hold_ends(sms, monkeypatch):
@@ -158,6 +160,8 @@ def test_a_long_outage_opens_the_circuit_keeps_the_attempts_and_each_goes_once_a
     assert not sms.redis.exists(CIRCUIT_TRIPPED_KEY)
     assert_each_sent_once(sms, ids)
     assert all(sms.load(i).attempts <= 2 for i in ids)
+    print(f"\noutage: 20 messages, {during} requests during 2 s of 503 (60 without the circuit), "
+          f"{len(sms.sim.received())} taken after, lost 0, duplicated 0")
 
 
 def test_while_the_circuit_is_half_open_only_one_probe_goes(sms):
