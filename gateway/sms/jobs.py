@@ -95,8 +95,8 @@ def drain(budget: float | None = None) -> dict:
 
 def send_sms(message_id: int, connection: Redis | None = None) -> str:
     """Send one message (RQ job `sms-<id>`, the simple way); returns "sent",
-    "retry", "failed", "held", "dropped", "skipped" (not queued, or not due
-    yet) or "missing"."""
+    "retry", "failed", "held" (also: the circuit is open), "paused", "unknown",
+    "dropped", "skipped" (not queued, or not due yet) or "missing"."""
     worker = sender(connection if connection is not None else context.redis())
     if worker.held() or not worker.allowance(1):
         log.info("sms %s: sending is on hold or paused; it stays queued", message_id)

@@ -196,7 +196,7 @@ class Sender:
     def record(self, results: list[tuple[Claimed, SendResult]]) -> dict[int, str]:
         """Write the outcome of finished sends: one transaction, one UPDATE
         (executemany) per kind of outcome, each guarded by status='sending'.
-        Returns id -> "sent" | "retry" | "failed" | "held"."""
+        Returns id -> "sent" | "retry" | "failed" | "held" | "paused" | "unknown"."""
         if not results:
             return {}
         now = utcnow()
