@@ -248,3 +248,21 @@ def test_sms_tuning_is_read_and_checked_with_every_other_variable():
     named = sorted(problem.split(":")[0] for problem in caught.value.problems)
     assert named == ["SMS_CONCURRENCY", "SMS_RATE_PER_SECOND", "USSD_SESSION_TTL"]
     assert "must be a number" in str(caught.value) and "abc" in str(caught.value)
+
+
+def test_the_delivery_guarantee_settings_are_read_and_checked_together():
+    settings = Settings.from_env({"SMS_READ_TIMEOUT_SECONDS": "4", "SMS_LEASE_SECONDS": "60",
+                                  "SMS_UNKNOWN_WAIT_SECONDS": "900", "SMS_CIRCUIT_FAILURES": "5",
+                                  "SMS_CIRCUIT_OPEN_SECONDS": "12.5"})
+    sms = settings.sms
+    assert (sms.provider_timeout, sms.read_timeout, sms.lease, sms.unknown_wait) == ((3.05, 4.0), 4.0, 60, 900)
+    assert (sms.circuit_failures, sms.circuit_open) == (5, 12.5)
+    assert Settings.from_env({}).sms.read_timeout == 9.05  # the SDK's own
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"SMS_READ_TIMEOUT_SECONDS": "0", "SMS_CIRCUIT_FAILURES": "many",
+                           "SMS_UNKNOWN_WAIT_SECONDS": "-1"})
+    assert sorted(p.split(":")[0] for p in caught.value.problems) == [
+        "SMS_CIRCUIT_FAILURES", "SMS_READ_TIMEOUT_SECONDS", "SMS_UNKNOWN_WAIT_SECONDS"]
+    # A lease shorter than one send would hand live sends to the sweeper.
+    with pytest.raises(SettingsError, match="SMS_LEASE_SECONDS: must be longer than one send"):
+        Settings.from_env({"SMS_READ_TIMEOUT_SECONDS": "30", "SMS_LEASE_SECONDS": "20"})
