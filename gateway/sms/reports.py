@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 FINAL = 4
 BIND_GRACE = timedelta(seconds=5)  # a report older than this has no send left to race (ms)
+# Reports older than this are not bound any more: an id that matched nothing
+# for a day (another application on the same account) is not looked at again.
+BIND_WINDOW = timedelta(days=1)
 UNSETTLED = (MessageStatus.UNKNOWN, MessageStatus.REVIEW)
 STATUS_RANK = {
     "Sent": 1,
@@ -150,6 +153,7 @@ def bind_leftovers(session: Session, limit: int = 1000) -> int:
     reports = session.scalars(
         select(DeliveryReport).where(DeliveryReport.applied.is_(False), DeliveryReport.phone.is_not(None),
                                      DeliveryReport.received_at <= utcnow() - BIND_GRACE,
+                                     DeliveryReport.received_at >= utcnow() - BIND_WINDOW,
                                      ~known.exists())
         .order_by(DeliveryReport.id).limit(limit)).all()
     seen: set[str] = set()
