@@ -108,19 +108,23 @@ def resume_cmd() -> None:
     held = release_hold(_redis())
     click.echo("hold ended; queued SMS go out now" if held else "no hold was active")
 
+# `unknown` and `review`: the provider may have it; the operator judges that it did not.
+REQUEUABLE = (MessageStatus.FAILED, MessageStatus.DROPPED, MessageStatus.UNKNOWN, MessageStatus.REVIEW)
+
+
 @sms.command("requeue")
 @click.argument("message_id", type=int)
 def requeue_cmd(message_id: int) -> None:
-    """Send a failed (e.g. unknown_outcome) or dropped message again."""
+    """Send a failed, dropped, unknown or review message again."""
 
     database = _database()
     with database.session() as s:
         message = s.get(Message, message_id)
         if message is None:
             raise click.ClickException(f"no message {message_id}")
-        if message.status not in (MessageStatus.FAILED, MessageStatus.DROPPED):
+        if message.status not in REQUEUABLE:
             raise click.ClickException(f"message {message_id} is {message.status.value}: "
-                                       "only failed or dropped messages are requeued")
+                                       "only failed, dropped, unknown or review messages are requeued")
         age = utcnow() - message.created_at
         if age > context.sms_max_age():
             click.echo(f"warning: message {message_id} was created {int(age.total_seconds())} s "

@@ -68,7 +68,10 @@ def _generated_secret() -> str:
 
 DEFAULT_SMS_MAX_AGE = timedelta(hours=1)
 SMS_VARIABLES = ("SMS_RATE_PER_SECOND", "SMS_CONCURRENCY", "SMS_MAX_ATTEMPTS", "SMS_RETRY_BASE_SECONDS",
-                 "SMS_HOLD_SECONDS", "SMS_MAX_AGE_SECONDS")
+                 "SMS_HOLD_SECONDS", "SMS_MAX_AGE_SECONDS", "SMS_READ_TIMEOUT_SECONDS",
+                 "SMS_LEASE_SECONDS", "SMS_UNKNOWN_WAIT_SECONDS", "SMS_CIRCUIT_FAILURES",
+                 "SMS_CIRCUIT_OPEN_SECONDS")
+SDK_CONNECT_TIMEOUT = 3.05  # seconds: the SDK's own, kept; only the read timeout is ours to set
 
 
 @dataclass(frozen=True)
@@ -88,10 +91,17 @@ class SmsConfig:
     budget: float = 60.0
     linger: float = 1.0
     # A claimed (`sending`) row whose worker is gone: after `lease` seconds
-    # the sweeper marks it failed as "unknown_outcome" (never resends it).
+    # the sweeper marks it `unknown` (never resends it; a delivery report
+    # settles it), and after `unknown_wait` more with no report, `review`.
     lease: float = 300.0
     provider_timeout: float | tuple[float, float] | None = None  # None: the SDK's (3.05, 9.05)
     max_age_seconds: int = int(DEFAULT_SMS_MAX_AGE.total_seconds())
+    unknown_wait: float = 1800.0
+    # The circuit (gateway.sms.circuit): after `circuit_failures` transient
+    # provider failures in a row, sending pauses for `circuit_open` seconds,
+    # then one message probes before the rest go.
+    circuit_failures: int = 10
+    circuit_open: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SmsConfig:
@@ -118,7 +128,25 @@ class SmsConfig:
             retry_base=number("SMS_RETRY_BASE_SECONDS", base.retry_base, 0, 3600, float),
             hold_seconds=number("SMS_HOLD_SECONDS", base.hold_seconds, 1, 86_400, float),
             max_age_seconds=number("SMS_MAX_AGE_SECONDS", base.max_age_seconds, 60, 7 * 86_400),
+            provider_timeout=_read_timeout(number("SMS_READ_TIMEOUT_SECONDS", None, 0.5, 60, float)),
+            lease=number("SMS_LEASE_SECONDS", base.lease, 5, 3600, float),
+            unknown_wait=number("SMS_UNKNOWN_WAIT_SECONDS", base.unknown_wait, 1, 7 * 86_400, float),
+            circuit_failures=number("SMS_CIRCUIT_FAILURES", base.circuit_failures, 1, 1000),
+            circuit_open=number("SMS_CIRCUIT_OPEN_SECONDS", base.circuit_open, 0.1, 3600, float),
         )
+
+    @property
+    def read_timeout(self) -> float:
+        """Seconds the provider has to answer a send (the SDK's 9.05 unless set)."""
+        timeout = self.provider_timeout
+        if timeout is None:
+            return 9.05
+        return float(timeout[1] if isinstance(timeout, tuple) else timeout)
+
+
+def _read_timeout(seconds: float | None) -> tuple[float, float] | None:
+    """SMS_READ_TIMEOUT_SECONDS as the SDK's (connect, read) pair; None: the SDK's default."""
+    return None if seconds is None else (SDK_CONNECT_TIMEOUT, seconds)
 
 
 WEBHOOK_VARIABLES = ("WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_RETRY_BASE_SECONDS",
@@ -465,7 +493,12 @@ class _Reader:
                 self.problem(name, str(exc).removeprefix(f"{name} "))
                 continue
             good[name] = raw
-        return SmsConfig.from_env(good)
+        config = SmsConfig.from_env(good)
+        if config.lease <= config.read_timeout + SDK_CONNECT_TIMEOUT:
+            # A lease shorter than one send would hand a live send to the sweeper.
+            self.problem("SMS_LEASE_SECONDS", f"must be longer than one send (connect "
+                         f"{SDK_CONNECT_TIMEOUT} s + read {config.read_timeout:g} s), got {config.lease:g}")
+        return config
 
     def time_zone(self) -> str:
         """TZ as an IANA name. glibc's ":Area/City" form is accepted; POSIX

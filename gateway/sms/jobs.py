@@ -12,9 +12,14 @@ in the due set and makes sure a drain job is queued. A drain:
 4. records finished sends in batches, with the retry taxonomy of the
    provider adapter: accepted -> sent; retry -> queued again with
    exponential backoff (next_attempt_at), failed after SMS_MAX_ATTEMPTS;
-   failed -> failed at once, reason kept; hold (405 InsufficientBalance) ->
-   the message waits, and a Redis flag with a TTL stops every drain from
-   claiming anything until it expires or `gateway sms resume` clears it;
+   failed -> failed at once, reason kept; hold (405 InsufficientBalance,
+   HTTP 401/403 bad credentials) -> the message waits, and a Redis flag
+   with a TTL stops every drain from claiming anything until it expires or
+   `gateway sms resume` clears it (a worker starting clears a credential
+   hold: it may bring the new key); unknown (a read timeout) -> resent for
+   at-least-once kinds, else `unknown`; outage failures feed the circuit
+   (`gateway.sms.circuit`): while it is open nothing is claimed, and while
+   it is half-open one drain sends a single probe;
 5. loops until nothing is due, lingering briefly for new or soon-due work,
    then clears the wake flag, looks once more, and ends. After its time
    budget it hands over to a fresh drain job instead.
@@ -24,9 +29,9 @@ only the claim that flips a row from queued to sending sends it.
 
 A row left in `sending` by a worker that died may or may not have reached
 the provider. It is never resent automatically: when its lease runs out the
-sweeper marks it failed with failure_reason "unknown_outcome" (and a late
-result from a worker that was merely slow still wins). An operator can
-requeue it with `gateway sms requeue ID`.
+sweeper marks it `unknown`, a delivery report for its number settles it,
+and without one it goes to `review` (a late result from a worker that was
+merely slow still wins). An operator can requeue it with `gateway sms requeue ID`.
 """
 from __future__ import annotations
 
@@ -42,6 +47,7 @@ from rq import Queue
 
 from gateway.core import jobs as context
 from gateway.sms import keys
+from gateway.sms.circuit import HALF_OPEN
 from gateway.sms.providers import Provider, provider_for
 from gateway.sms.sender import Claimed, Sender
 
@@ -89,11 +95,11 @@ def drain(budget: float | None = None) -> dict:
 
 def send_sms(message_id: int, connection: Redis | None = None) -> str:
     """Send one message (RQ job `sms-<id>`, the simple way); returns "sent",
-    "retry", "failed", "held", "dropped", "skipped" (not queued, or not due
-    yet) or "missing"."""
+    "retry", "failed", "held" (also: the circuit is open), "paused", "unknown",
+    "dropped", "skipped" (not queued, or not due yet) or "missing"."""
     worker = sender(connection if connection is not None else context.redis())
-    if worker.held():
-        log.info("sms %s: sending is on hold; it stays queued", message_id)
+    if worker.held() or not worker.allowance(1):
+        log.info("sms %s: sending is on hold or paused; it stays queued", message_id)
         return "held"
     grant = worker.throttle.wait_for_one(time.monotonic() + keys.SMS_JOB_TIMEOUT / 2)
     if not grant.count:
@@ -113,9 +119,10 @@ def send_sms(message_id: int, connection: Redis | None = None) -> str:
 
 def tick() -> str:
     """Periodic: wake a drain when something is due (retries coming due, the
-    end of a hold, a lost wake-up). Returns "held", "woke", "busy" or "idle"."""
+    end of a hold or of the circuit's pause, a lost wake-up). Returns
+    "held", "woke", "busy" or "idle"."""
     connection = context.redis()
-    if connection.exists(keys.HOLD_KEY):
+    if connection.exists(keys.HOLD_KEY, keys.CIRCUIT_OPEN_KEY):
         return "held"
     if not connection.zrangebyscore(keys.DUE_KEY, "-inf", time.time(), start=0, num=1):
         return "idle"
@@ -143,6 +150,7 @@ def run_drain(worker: Sender, *, budget: float | None = None, linger: float | No
     inflight: dict[futures.Future, Claimed] = {}
     idle_since: float | None = None
     held, held_checked, wake_refreshed = worker.held(), started, started
+    tripped = worker.circuit.state() == HALF_OPEN  # then only one probe at a time
     end = "empty"
     batch = max(1, config.concurrency // 4)
     pool = futures.ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="isoko-sms")
@@ -158,10 +166,12 @@ def run_drain(worker: Sender, *, budget: float | None = None, linger: float | No
                         now - first_done >= RECORD_DELAY:
                     outcomes = worker.record([(inflight.pop(f), f.result()) for f in finished])
                     counts.update(outcomes.values())
-                    held = held or "held" in outcomes.values()
+                    held = held or "held" in outcomes.values() or "paused" in outcomes.values()
+                    tripped = tripped and "sent" not in outcomes.values()  # a sent probe closes it
                     first_done = None
             if not held and now - held_checked >= HOLD_CHECK:
                 held, held_checked = worker.held(), now
+                tripped = worker.circuit.state() == HALF_OPEN
             if now - wake_refreshed >= WAKE_REFRESH:
                 connection.set(keys.WAKE_KEY, "1", ex=keys.WAKE_TTL)
                 wake_refreshed = now
@@ -170,6 +180,8 @@ def run_drain(worker: Sender, *, budget: float | None = None, linger: float | No
             # Claim in batches (a quarter of the slots at least, unless idle):
             # one claim and one record transaction serve several sends.
             free = config.concurrency - len(inflight)
+            if not stopping and tripped:
+                free = 1 if not inflight and worker.due_ids(1) and worker.allowance(1) else 0
             if not stopping and free > 0 and (not inflight or free >= batch):
                 ids = worker.due_ids(free)
                 if ids:

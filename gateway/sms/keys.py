@@ -21,7 +21,12 @@ SERIALIZER = JSONSerializer
 # Redis keys of the SMS pipeline.
 DUE_KEY = "isoko:sms:due"  # sorted set: message id -> when it is due (epoch seconds)
 WAKE_KEY = "isoko:sms:wake"  # set while a drain job is queued or running
-HOLD_KEY = "isoko:sms:hold"  # set (with a TTL) after a 405 InsufficientBalance
+HOLD_KEY = "isoko:sms:hold"  # set (with a TTL) after a 405 InsufficientBalance or a 401/403
+# The circuit (gateway.sms.circuit), shared by every worker.
+CIRCUIT_FAILURES_KEY = "isoko:sms:circuit:failures"  # transient provider failures in a row
+CIRCUIT_OPEN_KEY = "isoko:sms:circuit:open"  # set (TTL: the pause) while open
+CIRCUIT_TRIPPED_KEY = "isoko:sms:circuit:tripped"  # set from opening until a send succeeds
+CIRCUIT_PROBE_KEY = "isoko:sms:circuit:probe"  # the one probe in flight (TTL: one send)
 RATE_KEY = "isoko:sms:rate:{sender}"  # sorted set: sends of the last second per sender ID
 WAKE_TTL = 30  # seconds; a drain refreshes it, a lost one is replaced after this
 

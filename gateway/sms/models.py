@@ -23,6 +23,12 @@ class MessageStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     DROPPED = "dropped"
+    # The provider may have it (no answer in time, or its worker died): not
+    # resent; a delivery report for its number settles it (see sms.reports).
+    UNKNOWN = "unknown"
+    # Still unknown after SMS_UNKNOWN_WAIT_SECONDS: an operator decides
+    # (`gateway sms requeue ID`); the console's message views list them.
+    REVIEW = "review"
 
 
 class Message(Base):
@@ -58,6 +64,7 @@ class Message(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failure_reason: Mapped[str | None] = mapped_column(String(64))
     sender_id: Mapped[str | None] = mapped_column(String(16))
+    # queued: not before; sending: the lease's end; unknown: when it goes to review.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -73,6 +80,9 @@ class DeliveryReport(Base):
     failure_reason: Mapped[str | None] = mapped_column(String(64))
     network_code: Mapped[str | None] = mapped_column(String(8))
     retry_count: Mapped[int | None] = mapped_column(Integer)
+    # The recipient, E.164: how a report finds an `unknown` message whose
+    # provider id we never heard (the send's answer was lost).
+    phone: Mapped[str | None] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     applied: Mapped[bool] = mapped_column(default=False)
     # The provider's form as received (JSON pairs): an optional field that

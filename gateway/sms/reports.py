@@ -9,6 +9,14 @@ The delivery status only moves forward: Sent < Submitted < Buffered < a final
 status (Success, Failed, Rejected, AbsentSubscriber, Expired); the first
 final status wins. Statuses we do not know are stored and change nothing.
 
+A message whose send answer was lost (status `unknown`, or `review` after
+the wait: a read timeout, a worker that died) has no provider id. A report
+whose id matches no message then settles the oldest such message to its
+number (`bind_by_phone`): the report proves the provider took a message for
+that number. At arrival this is done only when no message to the number is
+in `sending` (its own send may just not be recorded yet); the sweeper binds
+the rest once they are older than BIND_GRACE.
+
 On PostgreSQL both sides take a transaction-scoped advisory lock on the
 provider id before looking at the other side's row, so a report and the
 send's write cannot each miss the other's uncommitted row. SQLite
@@ -21,15 +29,22 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
+from datetime import timedelta
+
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gateway.core.models import utcnow
-from gateway.sms.models import DeliveryReport, Message
+from gateway.sms.models import DeliveryReport, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 
 FINAL = 4
+BIND_GRACE = timedelta(seconds=5)  # a report older than this has no send left to race (ms)
+# Reports older than this are not bound any more: an id that matched nothing
+# for a day (another application on the same account) is not looked at again.
+BIND_WINDOW = timedelta(days=1)
+UNSETTLED = (MessageStatus.UNKNOWN, MessageStatus.REVIEW)
 STATUS_RANK = {
     "Sent": 1,
     "Submitted": 2,
@@ -79,16 +94,18 @@ def apply(message: Message, report: DeliveryReport) -> bool:
 def record(session: Session, *, provider_message_id: str, status: str,
            failure_reason: str | None = None, network_code: str | None = None,
            retry_count: int | None = None, received_at: datetime | None = None,
-           raw: str | None = None) -> tuple[DeliveryReport, Message | None]:
+           raw: str | None = None, phone: str | None = None) -> tuple[DeliveryReport, Message | None]:
     """Store a report and apply it when its message is known (caller commits).
-    `raw` is the provider's form as received, kept beside the parsed fields.
+    `raw` is the provider's form as received, kept beside the parsed fields;
+    with `phone` (E.164), a report for no known id may settle an `unknown`
+    message to that number (see the module docstring).
 
     Returns the report and the message it matched (None when unknown yet)."""
     lock_ids(session, [provider_message_id])
     report = DeliveryReport(provider_message_id=provider_message_id, status=status,
                             failure_reason=failure_reason, network_code=network_code,
                             retry_count=retry_count, received_at=received_at or utcnow(),
-                            applied=False, raw=raw)
+                            applied=False, raw=raw, phone=phone)
     session.add(report)
     if rank(status) is None:
         log.warning("delivery report with an unknown status %r stored, not applied", status)
@@ -96,8 +113,64 @@ def record(session: Session, *, provider_message_id: str, status: str,
                              .order_by(Message.id).limit(1))
     if message is not None:
         apply(message, report)
+    elif phone is not None and not _sending_to(session, phone):
+        message = bind_by_phone(session, report)
     session.flush()
     return report, message
+
+
+def _sending_to(session: Session, phone: str) -> bool:
+    return session.scalar(select(Message.id).where(
+        Message.recipient == phone, Message.status == MessageStatus.SENDING).limit(1)) is not None
+
+
+def bind_by_phone(session: Session, report: DeliveryReport) -> Message | None:
+    """Settle the oldest unsettled message to the report's number with this
+    report: it gets the report's provider id, status `sent`, and the report's
+    delivery status. Returns it, or None when there is none."""
+    if report.phone is None:
+        return None
+    message = session.scalar(
+        select(Message).where(Message.recipient == report.phone, Message.status.in_(UNSETTLED),
+                              Message.provider_message_id.is_(None),
+                              Message.created_at <= report.received_at)
+        .order_by(Message.id).limit(1).with_for_update())
+    if message is None:
+        return None
+    was = message.status
+    message.status, message.provider_message_id = MessageStatus.SENT, report.provider_message_id
+    message.sent_at = message.sent_at or report.received_at
+    message.next_attempt_at, message.failure_reason = None, None
+    message.error = f"settled by a delivery report (was {was})"
+    apply(message, report)
+    log.info("sms %s: outcome was %s; a delivery report settled it", message.id, was)
+    return message
+
+
+def bind_leftovers(session: Session, limit: int = 1000) -> int:
+    """Bind unapplied reports older than BIND_GRACE whose id matches no
+    message to unsettled messages by number (the sweeper's side); returns how many."""
+    known = select(Message.id).where(Message.provider_message_id == DeliveryReport.provider_message_id)
+    reports = session.scalars(
+        select(DeliveryReport).where(DeliveryReport.applied.is_(False), DeliveryReport.phone.is_not(None),
+                                     DeliveryReport.received_at <= utcnow() - BIND_GRACE,
+                                     DeliveryReport.received_at >= utcnow() - BIND_WINDOW,
+                                     ~known.exists())
+        .order_by(DeliveryReport.id).limit(limit)).all()
+    seen: set[str] = set()
+    bound = 0
+    for report in reports:
+        if report.provider_message_id in seen:
+            # A later report for an id bound just now: apply it to that message.
+            message = session.scalar(select(Message).where(
+                Message.provider_message_id == report.provider_message_id))
+            apply(message, report)
+            continue
+        if bind_by_phone(session, report) is not None:
+            seen.add(report.provider_message_id)
+            bound += 1
+        session.flush()
+    return bound
 
 
 def apply_pending(session: Session, messages: Iterable[Message]) -> int:

@@ -12,6 +12,11 @@ The row is the truth, Redis only schedules:
 - `record(results)`: one transaction for a batch of finished sends, guarded
   by `status='sending'`; applies delivery reports that arrived before the
   send was recorded; then fixes the due set (remove, or re-score a retry).
+  Outage failures feed the circuit (`gateway.sms.circuit`); while it is
+  tripped they are "paused" (queued again, not an attempt). A read timeout
+  (UNKNOWN) is resent only for at-least-once kinds (`gateway.sms.guarantees`);
+  any other kind becomes `unknown`, settled by a delivery report or, after
+  SMS_UNKNOWN_WAIT_SECONDS, `review` (see `gateway.sms.sweep`).
 """
 from __future__ import annotations
 
@@ -30,9 +35,12 @@ from gateway.core.phones import mask
 from gateway.core.settings import SmsConfig
 from gateway.sms import reports
 from gateway.sms import texts as smstexts
-from gateway.sms.keys import DUE_KEY, HOLD_KEY
+from gateway.sms.circuit import HALF_OPEN, Circuit
+from gateway.sms.guarantees import at_least_once
+from gateway.sms.keys import CIRCUIT_OPEN_KEY, DUE_KEY, HOLD_KEY
 from gateway.sms.models import Message, MessageStatus, OptOut
 from gateway.sms.providers import Outcome, Provider, SendResult
+from gateway.sms.providers.base import is_credential_hold, outage
 from gateway.sms.throttle import Throttle
 
 log = logging.getLogger("gateway.sms.jobs")
@@ -74,6 +82,9 @@ class Sender:
         self.db, self.connection, self.provider = db, connection, provider
         self.config, self.sender_id, self.max_age = config, sender_id, max_age
         self.throttle = Throttle(connection, sender_id, config.rate_per_second)
+        # A probe's flag outlives one send (connect + read timeouts) and a little more.
+        self.circuit = Circuit(connection, config.circuit_failures, config.circuit_open,
+                               probe_seconds=config.read_timeout + 10)
 
     # --- scheduling in Redis -----------------------------------------------------------
 
@@ -89,7 +100,16 @@ class Sender:
         return first[0][1] if first else None
 
     def held(self) -> bool:
-        return bool(self.connection.exists(HOLD_KEY))
+        """True while nothing may be claimed: a hold, or the circuit open."""
+        return bool(self.connection.exists(HOLD_KEY, CIRCUIT_OPEN_KEY))
+
+    def allowance(self, want: int) -> int:
+        """How many of `want` rows may be claimed now: all while the circuit
+        is closed, the one probe (for one caller) while half-open, else 0."""
+        state = self.circuit.state()
+        if state == HALF_OPEN:
+            return 1 if self.circuit.take_probe() else 0
+        return want if state != "open" else 0
 
     # --- claim -------------------------------------------------------------------------
 
@@ -176,21 +196,25 @@ class Sender:
     def record(self, results: list[tuple[Claimed, SendResult]]) -> dict[int, str]:
         """Write the outcome of finished sends: one transaction, one UPDATE
         (executemany) per kind of outcome, each guarded by status='sending'.
-        Returns id -> "sent" | "retry" | "failed" | "held"."""
+        Returns id -> "sent" | "retry" | "failed" | "held" | "paused" | "unknown"."""
         if not results:
             return {}
         now = utcnow()
         if any(r.outcome == Outcome.HOLD for _, r in results):
             self._start_hold(next(r for _, r in results if r.outcome == Outcome.HOLD))
+        failures = sum(1 for _, r in results if outage(r))
+        answered = sum(1 for _, r in results if r.outcome in (Outcome.ACCEPTED, Outcome.FAILED,
+                                                               Outcome.HOLD))
+        paused = self.circuit.record(failures, answered)
         outcomes: dict[int, str] = {}
         due: dict[str, float] = {}
         groups: dict[str, list[dict]] = {}
         accepted: list[str] = []
         for claimed, result in results:
-            outcome, row = self._outcome(claimed, result, now)
+            outcome, row = self._outcome(claimed, result, now, paused)
             outcomes[claimed.id] = outcome
             groups.setdefault(outcome, []).append(row)
-            if outcome in ("retry", "held"):
+            if outcome in ("retry", "held", "paused"):
                 due[str(claimed.id)] = row["next_attempt_at"].timestamp() if row["next_attempt_at"] \
                     else time.time()
             if outcome == "sent":
@@ -221,8 +245,10 @@ class Sender:
     def _provider_id(self, claimed: Claimed, result: SendResult) -> str:
         return (result.message_id or f"{self.provider.name}-{claimed.id}")[:64]
 
-    def _outcome(self, claimed: Claimed, result: SendResult, now: datetime) -> tuple[str, dict]:
-        """The outcome of one send and the columns to write for it."""
+    def _outcome(self, claimed: Claimed, result: SendResult, now: datetime,
+                 paused: bool = False) -> tuple[str, dict]:
+        """The outcome of one send and the columns to write for it (`paused`:
+        the circuit is tripped, so an outage failure is not an attempt)."""
         row = {"b_id": claimed.id, "provider": self.provider.name,
                "sender_id": self.sender_id[:16] if self.sender_id else None,
                "segments": smstexts.segments(claimed.text)}
@@ -234,6 +260,20 @@ class Sender:
             return "held", row
         attempts = claimed.attempts + 1
         row["attempts"] = attempts
+        if result.outcome == Outcome.UNKNOWN and not at_least_once(claimed.kind):
+            # It may have gone out: resending could deliver it twice. A
+            # delivery report for its number settles it; else an operator does.
+            row.update(status=MessageStatus.UNKNOWN, error=f"unknown: {result.detail}",
+                       failure_reason=(result.reason or "unknown")[:64],
+                       next_attempt_at=now + timedelta(seconds=self.config.unknown_wait))
+            log.warning("%s: outcome unknown (%s); not resent (%s is at-most-once)", who,
+                        result.detail, claimed.kind)
+            return "unknown", row
+        if paused and outage(result):
+            # The provider is down, not this message: keep its attempts for later.
+            row.update(status=MessageStatus.QUEUED, next_attempt_at=None, attempts=claimed.attempts,
+                       error=f"paused: {result.detail}", failure_reason=(result.reason or "")[:64] or None)
+            return "paused", row
         if result.outcome == Outcome.ACCEPTED:
             row.update(status=MessageStatus.SENT, sent_at=now,
                        provider_message_id=self._provider_id(claimed, result),
@@ -243,12 +283,15 @@ class Sender:
                      claimed.kind, row["segments"], attempts)
             return "sent", row
         row.update(error=result.detail, failure_reason=(result.reason or "")[:64] or None)
-        if result.outcome == Outcome.RETRY and attempts < self.config.max_attempts:
+        if result.outcome == Outcome.UNKNOWN:
+            log.warning("%s: outcome unknown (%s); resent, a duplicate is possible (%s is "
+                        "at-least-once)", who, result.detail, claimed.kind)
+        if result.outcome in (Outcome.RETRY, Outcome.UNKNOWN) and attempts < self.config.max_attempts:
             delay = self.backoff(attempts)
             row.update(status=MessageStatus.QUEUED, next_attempt_at=now + timedelta(seconds=delay))
             log.warning("%s: attempt %d failed (%s); retry in %.1f s", who, attempts, result.detail, delay)
             return "retry", row
-        if result.outcome == Outcome.RETRY:
+        if result.outcome in (Outcome.RETRY, Outcome.UNKNOWN):
             row["error"] = f"gave up after {attempts} attempts: {result.detail}"
         row.update(status=MessageStatus.FAILED, next_attempt_at=None)
         log.warning("%s failed: %s", who, row["error"])
@@ -261,17 +304,22 @@ class Sender:
         return base * random.uniform(1 - jitter, 1 + jitter) if jitter else base
 
     def _start_hold(self, result: SendResult) -> None:
-        seconds = int(self.config.hold_seconds)
+        seconds = max(1, int(self.config.hold_seconds))
         if self.connection.set(HOLD_KEY, result.reason or "hold", nx=True, ex=seconds):
+            fix = ("Check AT_USERNAME and AT_API_KEY (a rotated key?) and restart the workers"
+                   if is_credential_hold(result.reason) else "Top up the provider account")
             log.warning(
                 "SMS sending is ON HOLD for %d s: the provider refused a send with %s (%s). "
-                "Top up the provider account; queued SMS wait and go out when the hold ends "
-                "(or at once after `gateway sms resume`).", seconds, result.reason, result.detail)
+                "%s; queued SMS wait and go out when the hold ends (or at once after "
+                "`gateway sms resume`).", seconds, result.reason, result.detail, fix)
 
 
-# `sending` is ours. A row the sweeper settled as unknown_outcome (its lease
-# ran out) gets the real outcome after all.
+# `sending` is ours. A row the sweeper settled as `unknown` (its lease ran
+# out) and no report has settled yet gets the real outcome after all (so
+# does one settled as unknown_outcome before the `unknown` status existed).
 _MESSAGES = Message.__table__
 _OURS = or_(_MESSAGES.c.status == MessageStatus.SENDING,
+            and_(_MESSAGES.c.status == MessageStatus.UNKNOWN,
+                 _MESSAGES.c.provider_message_id.is_(None)),
             and_(_MESSAGES.c.status == MessageStatus.FAILED,
                  _MESSAGES.c.failure_reason == UNKNOWN_OUTCOME))

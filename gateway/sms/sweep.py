@@ -7,9 +7,17 @@ already there keeps its time), and a drain is woken.
 
 A row in `sending` whose lease (`next_attempt_at`, set at the claim) has run
 out belonged to a worker that died mid-send. The provider may have it, and
-there is no idempotency key: resending could deliver it twice. It is marked
-failed with failure_reason "unknown_outcome" instead, and logged; an operator
-who knows better requeues it (`gateway sms requeue ID`).
+there is no idempotency key: resending could deliver it twice. It becomes
+`unknown` instead (never `failed`: it may well have been delivered), and
+waits SMS_UNKNOWN_WAIT_SECONDS for a delivery report to its number, which
+settles it (`reports.bind_by_phone`, also for reports that came while the
+row was still `sending`). Still unsettled after that, it goes to `review`,
+listed in the console for an operator, who requeues it
+(`gateway sms requeue ID`) or leaves it; a later report still settles it.
+
+`restart` is what a worker does when it starts: a drain at once (not after
+the wake flag's TTL a dead worker left behind), and no credential hold left
+from the old key.
 """
 from __future__ import annotations
 
@@ -22,10 +30,12 @@ from sqlalchemy import select, update
 from gateway.core import jobs as context
 from gateway.core.db import Database
 from gateway.core.models import utcnow
+from datetime import timedelta
+
 from gateway.sms import queue as queues
 from gateway.sms import reports
 from gateway.sms.models import Message, MessageStatus
-from gateway.sms.sender import UNKNOWN_OUTCOME
+from gateway.sms.providers.base import is_credential_hold
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +56,9 @@ def requeue_queued_sms(db: Database, connection: Redis, limit: int = 10_000) -> 
     return len(rows)
 
 
-def settle_stale_sending(db: Database, limit: int = 1000) -> list[int]:
-    """Mark failed ("unknown_outcome") the `sending` rows whose lease ran out."""
+def settle_stale_sending(db: Database, wait: float, limit: int = 1000) -> list[int]:
+    """Mark `unknown` the `sending` rows whose lease ran out; they go to
+    review `wait` seconds later unless a delivery report settles them."""
     now = utcnow()
     with db.session() as s:
         ids = list(s.scalars(select(Message.id).where(
@@ -56,16 +67,53 @@ def settle_stale_sending(db: Database, limit: int = 1000) -> list[int]:
         if ids:
             s.execute(update(Message)
                       .where(Message.id.in_(ids), Message.status == MessageStatus.SENDING)
-                      .values(status=MessageStatus.FAILED, failure_reason=UNKNOWN_OUTCOME,
-                              next_attempt_at=None,
-                              error="unknown outcome: the worker stopped during the send; the "
-                                    "provider may have accepted it, so it is not resent "
-                                    "automatically (gateway sms requeue ID sends it again)")
+                      .values(status=MessageStatus.UNKNOWN, failure_reason="worker_lost",
+                              next_attempt_at=now + timedelta(seconds=wait),
+                              error="unknown: the worker stopped during the send; the provider "
+                                    "may have it, so it is not resent; a delivery report settles it")
                       .execution_options(synchronize_session=False))
     for message_id in ids:
-        log.warning("sms %s: worker lost during the send; marked failed (unknown_outcome), "
-                    "not resent", message_id)
+        log.warning("sms %s: worker lost during the send; outcome unknown, not resent "
+                    "(waiting for a delivery report)", message_id)
     return ids
+
+
+def settle_unknown(db: Database, limit: int = 1000) -> list[int]:
+    """Bind waiting delivery reports to `unknown` rows by number, then move
+    the `unknown` rows still unsettled past their wait to `review`."""
+    with db.session() as s:
+        reports.bind_leftovers(s, limit)
+    now = utcnow()
+    with db.session() as s:
+        ids = list(s.scalars(select(Message.id).where(
+            Message.status == MessageStatus.UNKNOWN, Message.next_attempt_at < now)
+            .order_by(Message.id).limit(limit)))
+        if ids:
+            s.execute(update(Message)
+                      .where(Message.id.in_(ids), Message.status == MessageStatus.UNKNOWN)
+                      .values(status=MessageStatus.REVIEW, next_attempt_at=None)
+                      .execution_options(synchronize_session=False))
+    for message_id in ids:
+        log.warning("sms %s: no delivery report came; marked for review by an operator "
+                    "(gateway sms requeue ID sends it again)", message_id)
+    return ids
+
+
+def restart(db: Database, connection: Redis) -> int:
+    """A worker starts: clear a credential hold (it may bring the corrected
+    key; a wrong one holds again on the first send) and the wake flag a dead
+    worker may have left, then queue every queued row and wake a drain now.
+    Returns how many rows were queued."""
+    reason = connection.get(queues.HOLD_KEY)
+    if reason is not None and is_credential_hold(reason.decode() if isinstance(reason, bytes)
+                                                 else str(reason)):
+        connection.delete(queues.HOLD_KEY)
+        log.warning("SMS credential hold cleared at worker start: sending resumes with the "
+                    "configured key")
+    # Another live worker's drain may be running: a second one is harmless
+    # (a row is sent by whoever claims it), a 30 s wait is not.
+    connection.delete(queues.WAKE_KEY)
+    return requeue_queued_sms(db, connection)
 
 
 def sweep() -> dict:
@@ -73,10 +121,11 @@ def sweep() -> dict:
     reports whose message is known by now."""
 
     db, connection = context.database(), context.redis()
-    stale = settle_stale_sending(db)
+    stale = settle_stale_sending(db, context.sms().unknown_wait)
     if stale:
         connection.zrem(queues.DUE_KEY, *[str(i) for i in stale])
     with db.session() as s:
         applied = reports.apply_leftovers(s)
-    return {"requeued": requeue_queued_sms(db, connection), "unknown_outcome": len(stale),
-            "reports_applied": applied}
+    review = settle_unknown(db)
+    return {"requeued": requeue_queued_sms(db, connection), "unknown": len(stale),
+            "review": len(review), "reports_applied": applied}

@@ -1,6 +1,6 @@
 """Starting workers: the worker side's composition root. It sets up what jobs
 use (`gateway.core.jobs`) from one `Settings`, puts the SMS pipeline back in
-order, and runs the RQ worker (its own process) or a thread inside `serve`."""
+order (`gateway.sms.sweep.restart`: a drain at once), and runs the RQ worker (its own process) or a thread inside `serve`."""
 from __future__ import annotations
 
 import threading
@@ -27,7 +27,7 @@ def inprocess(settings: Settings, connection: Redis,
     how many queued SMS left from an earlier run were put back in the queue."""
     configure(settings)
     thread = runner.start_inprocess_worker(connection, stop)
-    return thread, sweep.requeue_queued_sms(jobs.database(), connection)
+    return thread, sweep.restart(jobs.database(), connection)
 
 
 def standalone(settings: Settings) -> None:
@@ -35,5 +35,5 @@ def standalone(settings: Settings) -> None:
     (SMS retries, sweep, order expiry), until stopped."""
     configure(settings)
     connection = connect(settings.redis_url)
-    sweep.requeue_queued_sms(jobs.database(), connection)
+    sweep.restart(jobs.database(), connection)
     runner.run_worker(connection)

@@ -68,6 +68,7 @@ REVISION_TABLES = {
         "broadcasts",
         "broadcast_recipients",
     },
+    "0014": set(),  # delivery_reports.phone: a report settles an `unknown` message by its number
 }
 TABLES = set().union(*REVISION_TABLES.values())
 SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}

@@ -259,3 +259,21 @@ def test_body_limits_have_defaults_and_bounds():
         Settings.from_env({"MAX_BODY_BYTES": "4095", "CONSOLE_MAX_BODY_BYTES": "lots"})
     named = {p.split(":", 1)[0] for p in caught.value.problems}
     assert named == {"MAX_BODY_BYTES", "CONSOLE_MAX_BODY_BYTES"}
+
+
+def test_the_delivery_guarantee_settings_are_read_and_checked_together():
+    settings = Settings.from_env({"SMS_READ_TIMEOUT_SECONDS": "4", "SMS_LEASE_SECONDS": "60",
+                                  "SMS_UNKNOWN_WAIT_SECONDS": "900", "SMS_CIRCUIT_FAILURES": "5",
+                                  "SMS_CIRCUIT_OPEN_SECONDS": "12.5"})
+    sms = settings.sms
+    assert (sms.provider_timeout, sms.read_timeout, sms.lease, sms.unknown_wait) == ((3.05, 4.0), 4.0, 60, 900)
+    assert (sms.circuit_failures, sms.circuit_open) == (5, 12.5)
+    assert Settings.from_env({}).sms.read_timeout == 9.05  # the SDK's own
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"SMS_READ_TIMEOUT_SECONDS": "0", "SMS_CIRCUIT_FAILURES": "many",
+                           "SMS_UNKNOWN_WAIT_SECONDS": "-1"})
+    assert sorted(p.split(":")[0] for p in caught.value.problems) == [
+        "SMS_CIRCUIT_FAILURES", "SMS_READ_TIMEOUT_SECONDS", "SMS_UNKNOWN_WAIT_SECONDS"]
+    # A lease shorter than one send would hand live sends to the sweeper.
+    with pytest.raises(SettingsError, match="SMS_LEASE_SECONDS: must be longer than one send"):
+        Settings.from_env({"SMS_READ_TIMEOUT_SECONDS": "30", "SMS_LEASE_SECONDS": "20"})

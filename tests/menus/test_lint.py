@@ -12,24 +12,12 @@ from menus import gsm7, texts
 from menus.lint import Capabilities, errors, lint
 from menus.loader import MenuCache, load
 from menus.model import REQUIRED_STRINGS, DefinitionError, compile_menu
+from tests.menus.test_engine import CAPS
 
 GOLDEN = Path(__file__).parent / "golden"
 MARKETPLACE = Path(menus.__file__).parent / "definitions" / "marketplace.yaml"
 GOLDEN_CAPS = Capabilities(actions={"save": {"ok"}}, sources={"products": 20})
-ROUTES = {"ok", "sold", "bought", "to_pay", "waiting", "disputed", "missing"}  # where an order opens
-MARKETPLACE_CAPS = Capabilities(
-    actions={"identify": {"registered", "new", "order"}, "register": {"ok"}, "price_listing": {"ok"},
-             "create_listing": {"ok"}, "update_quantity": {"ok", "gone"},
-             "update_price": {"ok", "gone"}, "withdraw": {"ok", "gone"},
-             "price_order": {"ok", "short"}, "place_order": {"ok", "short", "gone", "own"},
-             "open_order": ROUTES, "show_order": ROUTES, "accept_order": {"ok", "closed"},
-             "reject_order": {"ok", "closed"},
-             "deliver": {"ok", "wrong", "locked", "format", "unpaid", "closed"},
-             "confirm_receipt": {"ok", "unpaid", "closed"}, "raise_dispute": {"ok", "closed"},
-             "pay_order": {"sent", "waiting", "closed"}},
-    sources={"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
-             "offers": 36, "orders_to_answer": 36, "my_orders": 36},
-)
+MARKETPLACE_CAPS = CAPS  # the shipped menu's capabilities, kept in one place (test_engine)
 
 
 def definition(name: str) -> dict:

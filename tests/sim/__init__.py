@@ -11,6 +11,7 @@ from tests.sim.server import (  # noqa: F401
     Accepted,
     HttpError,
     Hang,
+    Late,
     ProviderSimulator,
     Status,
     WholeFailure,

@@ -16,8 +16,19 @@ Behaviours: `Status(code)` (per-recipient status code: 101 accepted, 405
 InsufficientBalance, 403 InvalidPhoneNumber, 500 InternalServerError, ...),
 `HttpError(503)` (a non-2xx reply), `WholeFailure("InvalidSenderId")` (a 201
 with no recipients), `Hang(seconds)` (answers nothing for `seconds`, bounded
-by `max_hang` and by shutdown, then closes the connection). `delay` slows
-every answer down (e.g. 0.05 for a provider answering in 50 ms).
+by `max_hang` and by shutdown, then closes the connection), `Late(seconds)`
+(takes the message, counted in `accepted`, then answers its 201 only after
+`seconds`, bounded the same way: past the client's read timeout, the send
+the client cannot know went out). `delay` slows every answer down (e.g. 0.05
+for a provider answering in 50 ms); a message is taken after the delay, so
+a client that gives up during it may still have sent it, as with the real
+provider. A wrong key is refused before anything is taken: change `api_key`
+to rotate it.
+
+Delivery reports: with `report_url` set (a gateway's
+`/at/sms/delivery?token=...`), every accepted message gets a `Success`
+report posted there `report_delay` seconds later, from a background
+thread, as the provider does (`reports_sent` counts them).
 
 Every request is logged in `requests`; every accepted message in `accepted`
 (to, text, sender, message id, time). Leaving the `with` block always stops
@@ -76,6 +87,13 @@ class Hang:
 
 
 @dataclass(frozen=True)
+class Late:
+    """Take the message, then answer 201 only after `seconds` (bounded)."""
+
+    seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class Accepted:
     to: str
     text: str
@@ -117,6 +135,11 @@ class ProviderSimulator:
         self._stop = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.report_url: str | None = None
+        self.report_delay = 0.2
+        self.reports_sent = 0
+        self.arrivals = 0  # requests received, counted before any delay (in flight: minus `requests`)
+        self._report_threads: list[threading.Thread] = []
 
     # --- control ---------------------------------------------------------------------
 
@@ -135,7 +158,9 @@ class ProviderSimulator:
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()  # wakes hanging handlers
+        self._stop.set()  # wakes hanging handlers and pending reports
+        for thread in list(self._report_threads):
+            thread.join(timeout=6)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -157,6 +182,11 @@ class ProviderSimulator:
         """Accepted messages (to one number, or all)."""
         with self._lock:
             return [m for m in self.accepted if to is None or m.to == to]
+
+    def in_flight(self) -> int:
+        """Requests received and not answered (logged) yet."""
+        with self._lock:
+            return self.arrivals - len(self.requests)
 
     def clear(self) -> None:
         with self._lock:
@@ -197,7 +227,27 @@ class ProviderSimulator:
         with self._lock:
             message_id = f"ATXid_{next(self._ids)}"
             self.accepted.append(Accepted(to, text, sender, message_id, time.time()))
-            return message_id
+            url = self.report_url
+        if url:
+            thread = threading.Thread(target=self._send_report, args=(url, message_id, to),
+                                      name="provider-simulator-report", daemon=True)
+            self._report_threads.append(thread)
+            thread.start()
+        return message_id
+
+    def _send_report(self, url: str, message_id: str, to: str) -> None:
+        if self._stop.wait(self.report_delay):
+            return
+        for _ in range(3):  # bounded, as the provider retries a little
+            try:
+                if self.report(url, message_id, "Success", phone=to) == 200:
+                    with self._lock:
+                        self.reports_sent += 1
+                    return
+            except requests.RequestException:
+                pass
+            if self._stop.wait(0.5):
+                return
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -227,6 +277,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         sim = self.sim
+        with sim._lock:
+            sim.arrivals += 1
         length = int(self.headers.get("Content-Length") or 0)
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8"),
                                               keep_blank_values=True).items()}
@@ -249,6 +301,16 @@ class _Handler(BaseHTTPRequestHandler):
             sim._stop.wait(min(behaviour.seconds, sim.max_hang))
             self.close_connection = True
             return None
+        if isinstance(behaviour, Late):
+            record.answer = "late"
+            sim._log(record)
+            message_id = sim._accept(to[0], record.text, record.sender)
+            sim._stop.wait(min(behaviour.seconds, sim.max_hang))
+            body = {"SMSMessageData": {"Message": "Sent to 1/1 Total Cost: RWF 10.0000", "Recipients": [
+                {"statusCode": 101, "number": to[0], "status": "Success", "cost": COST,
+                 "messageId": message_id}]}}
+            self.close_connection = True
+            return self._reply(201, json.dumps(body), "application/json")
         if isinstance(behaviour, HttpError):
             record.answer = str(behaviour.status)
             sim._log(record)

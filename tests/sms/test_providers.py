@@ -12,7 +12,7 @@ from gateway.sms.providers import Outcome, OutboxProvider, SendResult, provider_
 from gateway.sms.providers.africastalking import AfricasTalkingProvider, parse_reply
 from gateway.sms.providers.base import classify_http, classify_recipient, classify_whole_request
 from gateway.core.settings import Settings
-from tests.sim import Hang, HttpError, ProviderSimulator, Status, WholeFailure
+from tests.sim import Hang, HttpError, Late, ProviderSimulator, Status, WholeFailure
 
 PHONE = "+250788000001"
 
@@ -40,7 +40,8 @@ def test_an_accepted_recipient_without_an_id_is_still_accepted():
 
 @pytest.mark.parametrize("status, outcome", [
     (500, Outcome.RETRY), (502, Outcome.RETRY), (503, Outcome.RETRY), (429, Outcome.RETRY),
-    (None, Outcome.RETRY), (400, Outcome.FAILED), (401, Outcome.FAILED), (404, Outcome.FAILED),
+    (None, Outcome.RETRY), (400, Outcome.FAILED), (401, Outcome.HOLD), (403, Outcome.HOLD),
+    (404, Outcome.FAILED),
 ])
 def test_http_statuses(status, outcome):
     result = classify_http(status, "body\ntext")
@@ -106,20 +107,22 @@ def test_without_a_base_url_the_sdk_keeps_the_providers_own():
     (HttpError(429, "Too Many Requests"), Outcome.RETRY, "http_429"),
     (HttpError(422, "Unprocessable"), Outcome.FAILED, "http_422"),
     (WholeFailure("InvalidSenderId"), Outcome.FAILED, "InvalidSenderId"),
-    (Hang(3), Outcome.RETRY, "timeout"),
+    (Hang(3), Outcome.UNKNOWN, "timeout"),  # the request went out: it may have been sent
+    (Late(3), Outcome.UNKNOWN, "timeout"),
 ])
 def test_each_provider_answer_maps_to_an_outcome(sim, at, behaviour, outcome, reason):
     sim.script(behaviour)
     result = at.send(PHONE, "Isoko: hello", None)
     assert (result.outcome, result.reason) == (outcome, reason)
-    assert len(sim.received()) == (1 if outcome == Outcome.ACCEPTED else 0)
+    took = outcome == Outcome.ACCEPTED or isinstance(behaviour, Late)  # Late: taken, answered late
+    assert len(sim.received()) == (1 if took else 0)
 
 
-def test_a_wrong_key_is_a_permanent_failure(sim):
+def test_a_wrong_key_holds_the_queue_instead_of_failing(sim):
     wrong = AfricasTalkingProvider("isoko", "nope", base_url=sim.url)
     result = wrong.send(PHONE, "hi", None)
-    assert (result.outcome, result.status_code) == (Outcome.FAILED, 401)
-    assert result.detail == "HTTP 401: The supplied authentication is invalid"
+    assert (result.outcome, result.status_code, result.reason) == (Outcome.HOLD, 401, "http_401")
+    assert result.detail == "credentials refused: HTTP 401: The supplied authentication is invalid"
 
 
 def test_a_number_the_sdk_refuses_fails_before_any_request(sim, at):

@@ -121,14 +121,14 @@ def test_refused_and_failed_hops_are_counted(gateway_factory, monkeypatch):
 def test_sms_by_status_is_read_from_sql_at_scrape_time(gateway):
     with gateway.db.session() as s:
         for status, count in ((MessageStatus.SENT, 3), (MessageStatus.FAILED, 2),
-                              (MessageStatus.QUEUED, 1)):
+                              (MessageStatus.QUEUED, 1), (MessageStatus.REVIEW, 1)):
             for _ in range(count):
                 s.add(Message(recipient="+250788000001", text="Isoko: test", language=Language.EN,
                               kind="test", status=status))
     samples = scrape(gateway)
     assert {status.value: value(samples, "isoko_sms_messages", status=status.value)
             for status in MessageStatus} == {"queued": 1, "sending": 0, "sent": 3, "failed": 2,
-                                             "dropped": 0}
+                                             "dropped": 0, "unknown": 0, "review": 1}
 
 
 @pytest.fixture

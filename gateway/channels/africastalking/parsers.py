@@ -106,7 +106,7 @@ class DeliveryReceipt:
 
     provider_message_id: str
     status: str
-    phone: str | None = None  # E.164; checked, not stored
+    phone: str | None = None  # E.164; settles an `unknown` message to this number
     network_code: str | None = None
     failure_reason: str | None = None
     retry_count: int | None = None

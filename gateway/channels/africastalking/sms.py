@@ -43,7 +43,7 @@ def delivery() -> Response:
         _, message = reports.record(
             s, provider_message_id=receipt.provider_message_id, status=receipt.status,
             failure_reason=receipt.failure_reason, network_code=receipt.network_code,
-            retry_count=receipt.retry_count, raw=receipt.raw)
+            retry_count=receipt.retry_count, raw=receipt.raw, phone=receipt.phone)
     if receipt.dropped:
         log.warning("delivery report stored without its unreadable %s (kept raw)", ", ".join(receipt.dropped))
     if message is None:

@@ -104,9 +104,11 @@ class AfricasTalkingProvider:
         except requests.ConnectTimeout:
             return SendResult.retry("connect_timeout", "no connection to the provider in time")
         except requests.Timeout:
-            # The provider may have taken it: the retry can send twice (there
-            # is no idempotency key). Rare, and better than losing it.
-            return SendResult.retry("timeout", "no reply from the provider in time")
+            # The request went out: the provider may have taken it, and there
+            # is no idempotency key. The send job decides (by the kind)
+            # whether to resend; a delivery report settles it otherwise.
+            return SendResult.unknown("timeout", "no reply from the provider in time; it may "
+                                                 "have sent the message")
         except requests.ConnectionError as exc:
             return SendResult.retry("connection_error", f"connection error: {type(exc).__name__}")
         except AfricasTalkingException as exc:

@@ -11,8 +11,17 @@ looks at provider details:
 - FAILED: permanent for this message (bad number, blacklisted, rejected):
   retrying would fail the same way.
 - HOLD: the account cannot send at all until someone acts (Africa's
-  Talking 405 InsufficientBalance: top up). The message waits, and so does
-  every other one, instead of burning their retries.
+  Talking 405 InsufficientBalance: top up; HTTP 401/403: the API key is
+  wrong or being rotated). The message waits, and so does every other one,
+  instead of burning their retries or failing.
+- UNKNOWN: the request went out and no answer came back in time (a read
+  timeout): the provider may have sent it, and there is no idempotency key.
+  The send job resends it only for kinds marked at-least-once
+  (`gateway.sms.guarantees`); the others wait for a delivery report.
+
+`outage(result)` tells the transient failures that say the provider itself
+is unwell (5xx, 429, no connection, no answer): the circuit
+(`gateway.sms.circuit`) counts those.
 
 `reason` is a short code kept in `Message.failure_reason` ("InvalidPhoneNumber",
 "http_503", "timeout"); `detail` is the longer text kept in `Message.error`.
@@ -30,6 +39,7 @@ class Outcome(enum.StrEnum):
     RETRY = "retry"
     FAILED = "failed"
     HOLD = "hold"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,10 @@ class SendResult:
         return cls(Outcome.FAILED, status_code=status_code, reason=reason, detail=detail or reason)
 
     @classmethod
+    def unknown(cls, reason: str, detail: str | None = None) -> SendResult:
+        return cls(Outcome.UNKNOWN, reason=reason, detail=detail or reason)
+
+    @classmethod
     def hold(cls, reason: str, detail: str | None = None, status_code: int | None = None) -> SendResult:
         return cls(Outcome.HOLD, status_code=status_code, reason=reason, detail=detail or reason)
 
@@ -76,6 +90,13 @@ class Provider(Protocol):
 ACCEPTED_CODES = frozenset({100, 101, 102})  # Processed, Sent, Queued
 HOLD_CODES = frozenset({405})  # InsufficientBalance: clears after a top-up
 RETRY_CODES = frozenset({500, 501})  # InternalServerError, GatewayError
+# HTTP 401/403 on the whole request: the key (or username) is refused. A
+# rotation revokes the old key before the new one is deployed; that must
+# not fail messages, only hold them.
+CREDENTIAL_HTTP = frozenset({401, 403})
+# Transport reasons (set by the adapters) that mean the provider is unreachable.
+OUTAGE_REASONS = frozenset({"connect_timeout", "connection_error", "timeout", "http_error",
+                            "InternalServerError", "GatewayError"})
 # 401 RiskHold, 402 InvalidSenderId, 403 InvalidPhoneNumber, 404 UnsupportedNumberType,
 # 406 UserInBlacklist, 407 CouldNotRoute, 409 DoNotDisturbRejection, 502 RejectedByGateway.
 FAILED_CODES = frozenset({401, 402, 403, 404, 406, 407, 409, 502})
@@ -109,8 +130,25 @@ def classify_http(status_code: int | None, body: str) -> SendResult:
     detail = f"HTTP {status_code}: {snippet}" if snippet else f"HTTP {status_code}"
     if status_code == 429 or status_code >= 500:
         return SendResult.retry(f"http_{status_code}", detail, status_code)
-    # 401 (bad credentials) and every other 4xx: the request itself is wrong.
+    if status_code in CREDENTIAL_HTTP:
+        return SendResult.hold(f"http_{status_code}", f"credentials refused: {detail}", status_code)
+    # Every other 4xx: the request itself is wrong.
     return SendResult.failed(f"http_{status_code}", detail, status_code)
+
+
+def is_credential_hold(reason: str | None) -> bool:
+    """True for a hold the API key caused (cleared when a worker starts with new settings)."""
+    return reason in {f"http_{code}" for code in CREDENTIAL_HTTP}
+
+
+def outage(result: SendResult) -> bool:
+    """True when `result` says the provider is down or overloaded, not that
+    this message is wrong: what the circuit counts."""
+    if result.outcome not in (Outcome.RETRY, Outcome.UNKNOWN):
+        return False
+    reason = result.reason or ""
+    return reason in OUTAGE_REASONS or reason == "http_429" or (
+        reason.startswith("http_5") and reason[5:].isdigit())
 
 
 def classify_whole_request(message: str) -> SendResult:

@@ -264,3 +264,14 @@ def test_another_time_zone_is_honoured_to_the_quarter_hour(gateway_factory):
     assert console.login("kim").status_code == 302
     page = console.get("/admin/market/orders").get_data(as_text=True)
     assert "2026-03-10 14:45 +0545" in page and "Times are shown in Asia/Kathmandu." in page
+
+
+def test_messages_for_an_operator_are_listed_by_the_review_status(viewer, gw):
+    seed_market(gw.db)
+    with gw.db.session() as s:
+        s.add(Message(recipient=SELLER, text="Isoko: lost in a crash", language="en", kind="listing_receipt",
+                      status=MessageStatus.REVIEW, error="unknown: the worker stopped during the send",
+                      created_at=T0))
+    page = viewer.get("/admin/market/messages?status=review").get_data(as_text=True)
+    assert page.count('class="message"') == 1 and "lost in a crash" in page
+    assert 'value="review"' in page and 'value="unknown"' in page  # the filter offers both

@@ -1,0 +1,1 @@
+"""Fault injection against real processes: private servers of their own, never the shared ones."""
