@@ -92,8 +92,12 @@ ORDERS = [
 ]
 
 
+# The caller's price alerts: id is the alert's, the label its product's name.
+ALERTS = [Item("7", "Maize"), Item("9", "Beans")]
+
+
 def make_ctx(districts=DISTRICTS, products=PRODUCTS, grades=GRADES, listings=LISTINGS,
-             offers=OFFERS, orders=ORDERS) -> Context:
+             offers=OFFERS, orders=ORDERS, alerts=ALERTS) -> Context:
     """A Context over fixed items; an unknown source raises KeyError, so a
     source misspelt in the menu cannot pass for an empty list."""
     def items(source, vals, lang):
@@ -101,7 +105,7 @@ def make_ctx(districts=DISTRICTS, products=PRODUCTS, grades=GRADES, listings=LIS
         if source in by_product:
             return by_product[source].get(vals.get("product"), [])
         return {"districts": districts, "products": products, "my_listings": listings,
-                "orders_to_answer": orders, "my_orders": orders, "my_alerts": []}[source]
+                "orders_to_answer": orders, "my_orders": orders, "my_alerts": alerts}[source]
     return Context(items)
 
 
@@ -311,7 +315,7 @@ def test_sell_path_with_grades():
     assert confirm == ("Maize Grade B\n50 kg x 1,200 RWF\nYose: 60,000 RWF\nEmeza?\n"
                        "1. Yego\n2. Oya\n0. Subira inyuma")
     done = d.press("1")
-    assert [c.name for c in d.calls] == ["identify", "price_listing", "create_listing"]
+    assert [c.name for c in d.calls] == ["identify", "market_now", "price_listing", "create_listing"]
     assert done == "Byanditswe! Kode: K7Q2XA. Urabona SMS yemeza."
     assert d.turn.end and d.turn.state["end"]
 
@@ -343,7 +347,7 @@ def test_a_product_without_grades_forgets_an_earlier_grade():
 def test_cancelling_a_listing_creates_nothing():
     d = Dial()
     assert d.press(SELL, "3", "10", "100", "2") == "Byahagaritswe. Nta cyanditswe."
-    assert [c.name for c in d.calls] == ["identify", "price_listing"]
+    assert [c.name for c in d.calls] == ["identify", "market_now", "price_listing"]
     assert d.turn.end
 
 
@@ -624,7 +628,7 @@ def test_resume_merges_values_and_routes_the_outcome():
 @pytest.mark.parametrize(("inputs", "outcome"), [
     ([], "gone"),              # identify answers registered, new or order
     ([], "ok"),
-    ([SELL, "1", "1", "5", "100"], "gone"),  # at price_listing, which routes only ok
+    ([SELL, "1", "1", "5"], "gone"),  # at market_now, which routes only market and none
 ])
 def test_an_unrouted_outcome_raises(inputs, outcome):
     turn = engine.start(MENU, {"phone": PHONE}, CTX)
@@ -755,7 +759,7 @@ def test_every_page_fits_in_every_language(lang, ctx, start, results):
     # The empty-list screens are walked in their own tests (no_offers is
     # reached here: one product of each context has no offers).
     assert set(MENU.screens) - actions - screens == {"no_listings", "no_products", "no_orders",
-                                                     "unavailable"}
+                                                     "no_alerts", "unavailable"}
     for page in pages:
         assert gsm7.length(page) <= 160, page
         assert gsm7.first_non_gsm7(page) is None, page
