@@ -4,6 +4,7 @@ compares the models with the migrations; code that uses a table imports the
 feature's own `models` module instead."""
 from gateway.core.models import Base
 from gateway.market import models as market
+from gateway.market import want_models as wants
 from gateway.operators import models as operators
 from gateway.orders import models as orders
 from gateway.orders import outbox as order_outbox
@@ -12,6 +13,6 @@ from gateway.sms import models as sms
 from gateway.ussd import models as ussd
 
 metadata = Base.metadata
-FEATURES = (market, operators, orders, order_outbox, payments, sms, ussd)
+FEATURES = (market, wants, operators, orders, order_outbox, payments, sms, ussd)
 
 __all__ = ["FEATURES", "Base", "metadata"]

@@ -61,6 +61,10 @@ REVISION_TABLES = {
         "payments",
         "payment_events",
     },
+    "0011": {
+        "wants",
+        "want_matches",
+    },
 }
 TABLES = set().union(*REVISION_TABLES.values())
 SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}
