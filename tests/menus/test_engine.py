@@ -27,9 +27,11 @@ CAPS = Capabilities(
              "open_order": ROUTES, "show_order": ROUTES, "accept_order": {"ok", "closed"},
              "reject_order": {"ok", "closed"},
              "deliver": {"ok", "wrong", "locked", "format", "closed"},
-             "confirm_receipt": {"ok", "closed"}, "raise_dispute": {"ok", "closed"}},
+             "confirm_receipt": {"ok", "closed"}, "raise_dispute": {"ok", "closed"},
+             "open_listing": {"ok", "own", "missing"}, "post_want": {"ok"},
+             "fulfil_want": {"ok", "gone"}, "close_want": {"ok", "gone"}},
     sources={"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
-             "offers": 36, "orders_to_answer": 36, "my_orders": 36},
+             "offers": 36, "orders_to_answer": 36, "my_orders": 36, "my_wants": 36},
 )
 MENU = load(yaml.safe_load(MARKETPLACE.read_text(encoding="utf-8")), 3, CAPS)
 PHONE = "+250788123456"
@@ -43,8 +45,8 @@ def main_option(label_en: str) -> str:
     return str(labels.index(label_en) + 1)
 
 
-SELL, BUY, MY_LISTINGS, ORDERS_TO_ANSWER, EXIT = map(main_option, [
-    "Sell goods", "Buy", "My listings", "My orders", "Exit"])
+SELL, BUY, MY_LISTINGS, ORDERS_TO_ANSWER, WANTS, EXIT = map(main_option, [
+    "Sell goods", "Buy", "My listings", "My orders", "Wants", "Exit"])
 
 DISTRICTS = [Item(f"d{i:02}", name) for i, name in enumerate([
     "Gasabo", "Kicukiro", "Nyarugenge", "Bugesera", "Gatsibo", "Kayonza", "Kirehe",
@@ -89,8 +91,12 @@ ORDERS = [
 ]
 
 
+# The caller's open wants (the `my_wants` source: product, quantity, most per unit).
+WANT_ITEMS = [Item("7", "Beans 200 kg", {"max": 900})]
+
+
 def make_ctx(districts=DISTRICTS, products=PRODUCTS, grades=GRADES, listings=LISTINGS,
-             offers=OFFERS, orders=ORDERS) -> Context:
+             offers=OFFERS, orders=ORDERS, wants=WANT_ITEMS) -> Context:
     """A Context over fixed items; an unknown source raises KeyError, so a
     source misspelt in the menu cannot pass for an empty list."""
     def items(source, vals, lang):
@@ -98,7 +104,7 @@ def make_ctx(districts=DISTRICTS, products=PRODUCTS, grades=GRADES, listings=LIS
         if source in by_product:
             return by_product[source].get(vals.get("product"), [])
         return {"districts": districts, "products": products, "my_listings": listings,
-                "orders_to_answer": orders, "my_orders": orders}[source]
+                "orders_to_answer": orders, "my_orders": orders, "my_wants": wants}[source]
     return Context(items)
 
 
@@ -148,6 +154,12 @@ def answer(call: engine.ActionCall, outcome: str | None = None) -> tuple[str, di
         shown = {item.id: item.values for item in ORDERS}.get(code, {})
         values = order_values(code, **{k: shown[k] for k in ("quantity", "unit", "total", "label") if k in shown})
         return outcome, (values if outcome != "missing" else {})
+    if call.name == "open_listing":  # a listing's dial string: the values an offer choice sets
+        outcome = outcome or "ok"
+        listing = OFFERS["beans"][0]
+        values = {"product": "beans", "product_label": "Beans", "product_unit": "kg",
+                  "offer": listing.id} | {f"offer_{k}": value for k, value in listing.values.items()}
+        return outcome, (values if outcome == "ok" else {})
     return outcome or "ok", {}
 
 
@@ -243,7 +255,7 @@ def test_registration_path():
     assert consent == ("Isoko keeps your number, name and district to connect you with buyers. "
                        "Do you agree?\n1. Yes\n2. No\n0. Back")
     assert d.press("1") == ("Isoko: Hello Alice\n1. Sell goods\n2. Buy\n3. My listings\n"
-                            "4. My orders\n5. Exit")
+                            "4. My orders\n5. Wants\n6. Exit")
     assert d.calls[-1] == engine.ActionCall("register", {
         "phone": PHONE, "lang": "en", "name": "Alice",
         "district": "d10", "district_label": "Rwamagana"}, "do_register")
@@ -253,7 +265,7 @@ def test_registration_path():
 @pytest.mark.parametrize("lang", ["rw", "en", "fr"])
 def test_main_menu_keys_follow_the_labels(lang):
     main = Dial(lang=lang).turn.text
-    for key, option in zip([SELL, BUY, MY_LISTINGS, ORDERS_TO_ANSWER, EXIT],
+    for key, option in zip([SELL, BUY, MY_LISTINGS, ORDERS_TO_ANSWER, WANTS, EXIT],
                            MENU.screens["main"].options, strict=True):
         assert f"\n{key}. {option.label[lang]}" in main
     assert "\n98. " not in main  # one page: the keys never depend on paging
@@ -675,6 +687,7 @@ def test_step_never_mutates_the_state_passed_in():
 # -- every page fits, in every language --------------------------------------------
 
 LONG = make_ctx(
+    wants=[Item(str(i), "W" * 36, {"max": 100_000_000}) for i in range(9)],
     districts=[Item(f"d{i}", f"D{i:02}" + "w" * 9) for i in range(30)],        # 12 characters
     products=[Item("long", "P" * 20, {"unit": "u" * 5, "ref": 99_999_999}),
               Item("flat", "F" * 20, {"unit": "kg", "ref": 10})],
@@ -699,8 +712,12 @@ LONGEST_RESULTS = {
     ("place_order", "ok"): {"order_code": "9" * 6, "order_total": 10**14},
     ("place_order", "short"): {"offer_quantity": 999_999},
     ("open_order", "ok"): order_values("9" * 6, 1_000_000, "u" * 5, 10**14, "L" * 36),
+    ("open_listing", "ok"): {"product": "long", "product_label": "P" * 20, "product_unit": "u" * 5,
+                             "offer": "40", "offer_price": 100_000_000, "offer_quantity": 1_000_000,
+                             "offer_unit": "u" * 5, "offer_district": "D" * 12,
+                             "offer_grade": "G" * 16, "offer_code": "C" * 6},
 }
-PROBES = ["1", "2", "3", "4", "5", "7", "98", "0", "00", "abc", "2.5", "999999999999",
+PROBES = ["1", "2", "3", "4", "5", "6", "7", "98", "0", "00", "abc", "2.5", "999999999999",
           "W" * 30, "100000000", "1000000", "x"]
 
 
@@ -750,7 +767,7 @@ def test_every_page_fits_in_every_language(lang, ctx, start, results):
     # The empty-list screens are walked in their own tests (no_offers is
     # reached here: one product of each context has no offers).
     assert set(MENU.screens) - actions - screens == {"no_listings", "no_products", "no_orders",
-                                                     "unavailable"}
+                                                     "no_wants", "unavailable"}
     for page in pages:
         assert gsm7.length(page) <= 160, page
         assert gsm7.first_non_gsm7(page) is None, page

@@ -25,9 +25,11 @@ MARKETPLACE_CAPS = Capabilities(
              "open_order": ROUTES, "show_order": ROUTES, "accept_order": {"ok", "closed"},
              "reject_order": {"ok", "closed"},
              "deliver": {"ok", "wrong", "locked", "format", "closed"},
-             "confirm_receipt": {"ok", "closed"}, "raise_dispute": {"ok", "closed"}},
+             "confirm_receipt": {"ok", "closed"}, "raise_dispute": {"ok", "closed"},
+             "open_listing": {"ok", "own", "missing"}, "post_want": {"ok"},
+             "fulfil_want": {"ok", "gone"}, "close_want": {"ok", "gone"}},
     sources={"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
-             "offers": 36, "orders_to_answer": 36, "my_orders": 36},
+             "offers": 36, "orders_to_answer": 36, "my_orders": 36, "my_wants": 36},
 )
 
 
