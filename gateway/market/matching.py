@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -191,14 +191,16 @@ def _want_to_seller(seller: _Side, product: Product, want: Want, listing: Listin
     return _message(seller, "want_seller", text)
 
 
-def _message(to: _Side, kind: str, text: str) -> Message:
-    return Message(recipient=to.phone, text=text, language=to.language, kind=kind,
-                   status=MessageStatus.QUEUED, attempts=0, segments=smstexts.segments(text))
+def _message(to: _Side, kind: str, text: str) -> dict:
+    return {"recipient": to.phone, "text": text, "language": to.language, "kind": kind,
+            "status": MessageStatus.QUEUED, "attempts": 0, "segments": smstexts.segments(text),
+            "created_at": utcnow()}
 
 
-def _save(s: Session, messages: list[Message]) -> list[Message]:
-    """Insert the messages in one statement (their ids are known after)."""
-    if messages:
-        s.add_all(messages)
-        s.flush()
-    return messages
+def _save(s: Session, messages: list[dict]) -> list[Message]:
+    """Insert the messages in one multi-row statement (the ORM would send one
+    INSERT per row on SQLite) and return them as rows, ids known."""
+    if not messages:
+        return []
+    rows = list(s.scalars(insert(Message).values(messages).returning(Message)))
+    return sorted(rows, key=lambda row: row.id)
