@@ -40,22 +40,23 @@ CATCH_UP_BATCH = 200
 _ASSUMED_SERVER_VERSION = (6, 2, 0)
 
 
-def match_new_listing(listing_id: int) -> int:
-    """Tell the buyers whose open wants the listing matches; returns the SMS queued."""
-    return _run(matching.match_listing, listing_id)
+def match_new_listing(listing_id: int, connection: Redis | None = None) -> int:
+    """Tell the buyers whose open wants the listing matches; returns the SMS
+    queued (on `connection`, by default the running job's Redis)."""
+    return _run(matching.match_listing, listing_id, connection)
 
 
-def match_new_want(want_id: int) -> int:
+def match_new_want(want_id: int, connection: Redis | None = None) -> int:
     """Tell the sellers whose listings the want matches, and the buyer the
     cheapest; returns the SMS queued."""
-    return _run(matching.match_want, want_id)
+    return _run(matching.match_want, want_id, connection)
 
 
-def _run(match, row_id: int) -> int:
+def _run(match, row_id: int, connection: Redis | None) -> int:
     service_code = context.settings().ussd_service_code
     with context.database().session() as s:
         ids = [message.id for message in match(s, int(row_id), service_code)]
-    connection = context.redis()
+    connection = connection or context.redis()
     for message_id in ids:
         queues.enqueue_sms(connection, message_id)
     return len(ids)
