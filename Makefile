@@ -26,3 +26,4 @@ test: install
 bench: install
 	scripts/services
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/wants.py

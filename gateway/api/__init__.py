@@ -7,7 +7,7 @@ registers `gateway.api.bp`):
 - `errors`: the error contract; `auth`: the bearer key check;
 - `inputs` / `outputs`: the pydantic models of requests and answers, the one
   source of both validation (`validation`) and the OpenAPI document (`openapi`);
-- `listings`, `orders`, `webhooks`: the routes; `keys`: the API keys service;
+- `listings`, `orders`, `wants`, `webhooks`: the routes; `keys`: the API keys service;
 - `deliveries`: the webhook jobs (fan-out of the order-event outbox, one
   POST each), with `signing` (Isoko-Signature) and `webhook_urls` (where a
   webhook may point, and how a delivery connects).
@@ -17,7 +17,7 @@ is no cycle.
 """
 from __future__ import annotations
 
-from gateway.api import auth, errors, listings, openapi, orders, webhooks  # noqa: F401  (register on bp)
+from gateway.api import auth, errors, listings, openapi, orders, wants, webhooks  # noqa: F401  (register on bp)
 from gateway.api.blueprint import PREFIX, bp
 
 __all__ = ["PREFIX", "bp"]

@@ -19,7 +19,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from gateway.core import phones
-from gateway.market.rules import QUANTITY_MAX, QUANTITY_MIN
+from gateway.market.rules import PRICE_MAX, PRICE_MIN, QUANTITY_MAX, QUANTITY_MIN
+from gateway.market.want_models import WantStatus
 from gateway.orders.models import OrderStatus
 
 END = r"$(?!\n)"
@@ -194,3 +195,69 @@ class WebhookRequest(Strict):
         min_length=1, max_length=5,
         description="the event types to receive (order.<status>), at least one; repeats are "
                     "read once")
+
+
+# --- wants (buy requests) -------------------------------------------------------------
+
+PRODUCT_CODE_PATTERN = r"^[a-z0-9_]{1,40}" + END
+GRADE_PATTERN = r"^[A-Za-z0-9_-]{1,8}" + END
+WantStatusValue = Literal[tuple(status.value for status in WantStatus)]  # type: ignore[valid-type]
+
+
+class WantHeaders(Strict):
+    model_config = ConfigDict(extra="ignore")  # every other header is not ours
+    ERROR_CODES = {"Idempotency-Key": ("idempotency_key_required", "invalid_idempotency_key")}
+
+    idempotency_key: str = Field(
+        alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description=f"your unique id for this want, e.g. a UUID; scoped to your key: "
+                    f"1-{IDEMPOTENCY_KEY_MAX} printable ASCII characters, not starting or "
+                    f"ending with a space")
+
+
+class WantRequest(Strict):
+    product: str = Field(pattern=PRODUCT_CODE_PATTERN, examples=["beans"],
+                         description="a product code (see /products)")
+    grade: str | None = Field(None, pattern=GRADE_PATTERN, examples=["A"],
+                              description="one of the product's grade codes; null or absent: "
+                                          "any grade")
+    quantity: Annotated[int, BeforeValidator(_whole_number)] = Field(
+        ge=QUANTITY_MIN, le=QUANTITY_MAX,
+        description=f"how many units are wanted: a whole number from {QUANTITY_MIN:,} to "
+                    f"{QUANTITY_MAX:,}")
+    max_price: Annotated[int, BeforeValidator(_whole_number)] = Field(
+        ge=PRICE_MIN, le=PRICE_MAX,
+        description=f"the most paid per unit, in RWF: a whole number from {PRICE_MIN:,} to "
+                    f"{PRICE_MAX:,}; a listing at this price or less matches")
+    district: Annotated[str | None, AfterValidator(_blank_is_none)] = Field(
+        None, max_length=TEXT_PARAM_MAX, pattern=TEXT_PARAM_PATTERN, examples=["Huye"],
+        description=f"a district name, any case: only sellers there match; null or absent: "
+                    f"anywhere; {_TEXT_RULE}")
+    valid_until: Annotated[int | None, BeforeValidator(_whole_number)] = Field(
+        None, ge=0, le=TIME_MAX,
+        description=f"when the want expires: {_TIME_RULE}, in the future and at most 90 days "
+                    f"ahead; absent: 14 days from now")
+    phone: Annotated[str | None, AfterValidator(_phone)] = Field(
+        None, pattern=BUYER_PHONE_PATTERN, examples=["+250788123456"],
+        description="a Rwandan mobile number that gets an SMS for each matching listing "
+                    "(stored as +2507XXXXXXXX); absent: no SMS, the matches are listed on "
+                    "the want")
+    language: Literal["rw", "en", "fr"] = Field("en", description="the language of those SMS")
+
+
+class WantsQuery(Strict):
+    ERROR_CODES = {"cursor": ("invalid_cursor", "invalid_cursor")}
+
+    status: WantStatusValue | None = Field(None, description="only wants in this state")
+    product: TextParam = Field(None, description=f"only wants of this product code; {_TEXT_RULE}")
+    limit: Annotated[int, QueryInt] = Field(
+        LIMIT_DEFAULT, ge=1, le=LIMIT_MAX,
+        description=f"page size: a whole number from 1 to {LIMIT_MAX}")
+    cursor: str | None = Field(None, pattern=CURSOR_PATTERN,
+                               description="next_cursor from the previous page; keep the same "
+                                           "filters")
+
+
+class WantPath(Strict):
+    id: Annotated[int, QueryInt] = Field(ge=1, le=INT_MAX, description="the want's id")

@@ -30,11 +30,12 @@ _ERRORS = {
                           "malformed Idempotency-Key (the header or parameter in `field`)"),
     "401": ("Unauthorized", "no API key, or an unknown or revoked one "
                             "(with a WWW-Authenticate: Bearer header)"),
-    "404": ("NotFound", "no such listing, order or webhook (orders and webhooks: only your "
-                        "key's)"),
+    "404": ("NotFound", "no such listing, order, want or webhook (orders, wants and webhooks: "
+                        "only your key's)"),
     "405": ("MethodNotAllowed", "the route exists but not with this method"),
     "409": ("Conflict", "out_of_stock (with `available`), order_closed (with `status`), "
-                        "own_listing (the buyer's phone is the seller's), too_many_webhooks"),
+                        "own_listing (the buyer's phone is the seller's), too_many_webhooks, "
+                        "want_closed (with `status`)"),
     "411": ("LengthRequired", "a chunked body the server could not read; send a "
                               "Content-Length"),
     "413": ("PayloadTooLarge", f"the body is over {BODY_MAX // 1024} KiB, with or without a "
@@ -78,6 +79,7 @@ class Operation:
 _LOCATION = {"Location": {"description": "the order's URL", "schema": {"type": "string"}}}
 _WEBHOOK_LOCATION = {"Location": {"description": "the webhook's URL",
                                   "schema": {"type": "string"}}}
+_WANT_LOCATION = {"Location": {"description": "the want's URL", "schema": {"type": "string"}}}
 _SIGNATURE = {"name": "Isoko-Signature", "in": "header", "required": True,
               "description": 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with '
                              "the webhook's secret>",
@@ -141,6 +143,36 @@ OPERATIONS = (
               "Stop a webhook; its pending deliveries are cancelled",
               (Answer("204", None, "deleted"),), ("401", "404", "500"),
               path_params=inputs.WebhookPath),
+    Operation("post", "/wants", "postWant",
+              "Post a want (buy request): sellers of matching listings hear of it",
+              (Answer("201", outputs.Want, "the want this Idempotency-Key posted (now or "
+                                           "earlier)", _WANT_LOCATION),),
+              ("400", "401", "411", "413", "415", "422", "500"),
+              description="A listing matches when it is the same product and grade (any "
+                          "grade when `grade` is null), its price is at most `max_price`, its "
+                          "seller is in `district` (anywhere when null), and the want is "
+                          "open. After the want is saved, the sellers whose listings already "
+                          "match are told by SMS (at most 10, cheapest first); each listing "
+                          "put on sale later that matches is added to `matches`. With "
+                          "`phone`, that number gets an SMS for each match (the listing's "
+                          "USSD dial string); without one nothing is sent and no webhook "
+                          "fires: read `matches`. Idempotent like POST /orders.",
+              headers=inputs.WantHeaders, body=inputs.WantRequest),
+    Operation("get", "/wants", "listWants",
+              "Your key's wants, newest first, a page at a time",
+              (Answer("200", outputs.WantPage, "a page of wants"),), ("400", "401", "500"),
+              query=inputs.WantsQuery),
+    Operation("get", "/wants/{id}", "getWant", "A want and the listings it matched",
+              (Answer("200", outputs.Want, "the want"),), ("401", "404", "500"),
+              path_params=inputs.WantPath),
+    Operation("post", "/wants/{id}/close", "closeWant",
+              "Close an open want: no more matches",
+              (Answer("200", outputs.Want, "the closed want"),), ("401", "404", "409", "500"),
+              path_params=inputs.WantPath),
+    Operation("post", "/wants/{id}/fulfil", "fulfilWant",
+              "Mark an open want fulfilled (you found what you wanted): no more matches",
+              (Answer("200", outputs.Want, "the fulfilled want"),), ("401", "404", "409", "500"),
+              path_params=inputs.WantPath),
     Operation("get", "/openapi.json", "getOpenApi", "This document",
               (Answer("200", None, "the OpenAPI document"),), public=True),
 )

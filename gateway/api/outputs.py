@@ -13,6 +13,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from gateway.api.inputs import CODE_PATTERN
 from gateway.market.models import Unit
+from gateway.market.want_models import WantStatus
 from gateway.orders.models import OrderStatus
 from gateway.payments.models import PaymentStatus
 
@@ -196,3 +197,41 @@ class WebhookEvent(Answer):
     type: str = Field(examples=["order.accepted"], description="order.<the new status>")
     created_at: Timestamp = Field(description="when the order changed")
     data: Order = Field(description="the order as it was right after the change")
+
+
+# --- wants (buy requests) ------------------------------------------------------------
+
+
+class WantMatch(Answer):
+    """A listing put on sale (or already on sale) that matched the want."""
+
+    listing: Code
+    unit_price: int = Field(description="RWF per unit, when it matched")
+    district: str
+    matched_at: Timestamp
+
+
+class Want(Answer):
+    """A buy request. Open until you close or fulfil it, or `expires_at`
+    passes (then expired)."""
+
+    id: int
+    status: WantStatus
+    product: ProductRef
+    grade: str | None = Field(description="null: any grade")
+    quantity: int
+    unit: Unit
+    max_price: int = Field(description="RWF per unit")
+    currency: Currency
+    district: str | None = Field(description="null: anywhere")
+    phone: str | None = Field(description="who gets the SMS of each match; null: nobody")
+    created_at: Timestamp
+    expires_at: Timestamp
+    closed_at: Timestamp | None
+    matches: list[WantMatch] = Field(description="the listings it matched, oldest first (at "
+                                                 "most 20)")
+
+
+class WantPage(Answer):
+    data: list[Want]
+    next_cursor: str | None = Field(description="null on the last page")

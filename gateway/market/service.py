@@ -256,6 +256,14 @@ def offers(s: Session, product_id: int, *, exclude_producer: int | None = None,
     return [(listing, district_id) for listing, district_id in s.execute(query)]
 
 
+def listing_on_sale(s: Session, code: str) -> Listing | None:
+    """The active listing with this code and something left, or None."""
+    listing = s.scalar(select(Listing).where(Listing.code == code))
+    if listing is None or listing.status != ListingStatus.ACTIVE or listing.quantity <= 0:
+        return None
+    return listing
+
+
 def get_own_listing(s: Session, producer_id: int, listing_id: int) -> Listing:
     """The listing, if it belongs to the producer; raises NotFound / NotOwner."""
     listing = s.get(Listing, listing_id)
@@ -334,6 +342,13 @@ def restore_listings(s: Session, phone: str) -> int:
         listing.updated_at = utcnow()
     s.flush()
     return len(paused)
+
+
+def dial_string(service_code: str, code: str) -> str:
+    """What a caller dials to open an order or a listing by its code:
+    `*384*7#` + 482113 -> `*384*7*482113#` (the gateway opens the caller's
+    order with that code, else the listing on sale with it)."""
+    return f"{service_code.rstrip('#')}*{code}#"
 
 
 def format_rwf(n: int) -> str:

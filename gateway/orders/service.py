@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from gateway.core.models import utcnow
 from gateway.market.models import District, Listing, ListingStatus, Producer, Product
 from gateway.market.rules import MarketError, NotFound, check_quantity
-from gateway.market.service import CODE_ATTEMPTS, format_rwf, random_code
+from gateway.market.service import CODE_ATTEMPTS, dial_string, format_rwf, random_code
 from gateway.orders.lifecycle import AWAITING_HANDOVER, DISPUTABLE, BadMove, allowed, check_move  # noqa: F401 (BadMove: callers catch it here)
 from gateway.orders.models import Order, OrderEvent, OrderStatus
 from gateway.orders.outbox import OrderEventOutbox
@@ -68,11 +68,6 @@ class OrderExpired(OrderClosed):
     def __init__(self, messages: list[Message]) -> None:
         super().__init__(OrderStatus.EXPIRED.value)
         self.messages = messages
-
-
-def dial_string(service_code: str, order_code: str) -> str:
-    """What a seller dials to open an order: `*384*7#` + 482113 → `*384*7*482113#`."""
-    return f"{service_code.rstrip('#')}*{order_code}#"
 
 
 # --- placing --------------------------------------------------------------------

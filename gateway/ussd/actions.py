@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from gateway.core.settings import MomoConfig
 from gateway.market import rules as market_rules
 from gateway.market import service as market
+from gateway.market import want_jobs, wants
 from gateway.orders import service as orders
 from gateway.payments import trade
 from gateway.ussd import market_actions
-from gateway.ussd.sources import order_values, party_values
+from gateway.ussd.sources import listing_offer_values, order_values, party_values
 
 
 @dataclass
@@ -42,6 +43,9 @@ class ActionEnv:
     after_commit: list[Callable[[object], None]] = field(default_factory=list)
     momo: MomoConfig | None = None  # mobile money, when the deployment has it
     queue_payment: Callable[[int], None] = lambda payment_id: None  # check a payment now
+    # The Redis client whose pipeline `after_commit` work writes to (the
+    # wants' matching jobs are queued on it); None where no job is queued.
+    redis: object = None
 
     def idem_key(self) -> str:
         """Stable for a (sessionId, text): a hop retried after a crash between
@@ -106,7 +110,15 @@ def create_listing(env: ActionEnv, values: dict) -> Result:
         grade=values.get("grade"), quantity=int(values["quantity"]), unit_price=int(values["price"]),
         idem_key=env.idem_key(), service_code=env.service_code)
     _queue(env, [message] if message is not None else [])
+    if message is not None:  # a new listing (not a replay): match it against the open wants
+        _after_commit_job(env, want_jobs.enqueue_listing, listing.id)
     return "ok", {"listing_code": listing.code}
+
+
+def _after_commit_job(env: ActionEnv, enqueue, row_id: int) -> None:
+    """Queue `enqueue(redis, row_id, pipeline)` on the hop's session write."""
+    if env.redis is not None:
+        env.after_commit.append(lambda pipe: enqueue(env.redis, row_id, pipe))
 
 
 def _listing_values(listing) -> dict:
@@ -301,6 +313,57 @@ def raise_dispute(env: ActionEnv, values: dict) -> Result:
     return "ok", {}
 
 
+def open_listing(env: ActionEnv, values: dict) -> Result:
+    """A listing's dial string (a want's SMS carries it) when no order of the
+    caller has that code: the listing on sale, to order from ("ok"), the
+    caller's own ("own"), or nothing on sale under that code ("missing")."""
+    code = str(values.get("dial_order", ""))
+    listing = market.listing_on_sale(env.session, code)
+    if listing is None:
+        return "missing", {}
+    if listing.producer_id == int(values["producer_id"]):
+        return "own", {}
+    return "ok", listing_offer_values(env.session, listing, values.get("lang", "rw"))
+
+
+# --- wants (buy requests) ----------------------------------------------------------
+
+
+def post_want(env: ActionEnv, values: dict) -> Result:
+    """The caller's want, from the journey's values; its matching job is
+    queued after the commit (a replayed confirm makes nothing twice)."""
+    product = market.get_product(env.session, int(values["product"]))
+    grade = values.get("want_grade") if product.grade_codes() else None
+    place = str(values.get("want_district", ""))
+    producer = market.find_producer(env.session, env.phone)
+    want, new = wants.post_want(
+        env.session, product_id=product.id, grade=grade or None,
+        quantity=int(values["want_quantity"]), max_price=int(values["want_price"]),
+        district_id=int(place) if place.isdigit() else None, buyer_id=producer.id,
+        phone=producer.phone, language=str(producer.language), channel="ussd",
+        idem_key=env.idem_key())
+    if new:
+        _after_commit_job(env, want_jobs.enqueue_want, want.id)
+    return "ok", {}
+
+
+def _end_want(env: ActionEnv, values: dict, fulfilled: bool) -> Result:
+    try:
+        want = wants.get_buyers_want(env.session, int(values["producer_id"]), int(values["want"]))
+        wants.close_want(env.session, want, fulfilled=fulfilled)
+    except (market.MarketError, KeyError, ValueError):
+        return "gone", {}
+    return "ok", {}
+
+
+def fulfil_want(env: ActionEnv, values: dict) -> Result:
+    return _end_want(env, values, True)
+
+
+def close_want(env: ActionEnv, values: dict) -> Result:
+    return _end_want(env, values, False)
+
+
 # name -> (handler, outcomes it can return)
 REGISTRY: dict[str, tuple[Handler, frozenset[str]]] = {
     "identify": (identify, frozenset({"registered", "new", "order"})),
@@ -323,6 +386,10 @@ REGISTRY: dict[str, tuple[Handler, frozenset[str]]] = {
     "accept_order": (accept_order, frozenset({"ok", "closed"})),
     "reject_order": (reject_order, frozenset({"ok", "closed"})),
     **market_actions.REGISTRY,  # Prices, Alerts, the sell journey's market line
+    "open_listing": (open_listing, frozenset({"ok", "own", "missing"})),
+    "post_want": (post_want, frozenset({"ok"})),
+    "fulfil_want": (fulfil_want, frozenset({"ok", "gone"})),
+    "close_want": (close_want, frozenset({"ok", "gone"})),
 }
 
 

@@ -233,7 +233,8 @@ class UssdService:
                     session=tx.session(), phone=hop.phone, network=hop.network,
                     session_id=hop.session_id, text=hop.text, queue_sms=self.queue_sms,
                     service_code=self.service_code, order_ttl=self.order_ttl,
-                    after_commit=tx.after_commit, momo=self.momo, queue_payment=self.queue_payment)
+                    after_commit=tx.after_commit, momo=self.momo, queue_payment=self.queue_payment,
+                    redis=self.store.client)
             outcome, values = actions.run(turn.action.name, env, turn.action.values)
             turn = engine.resume(menu, turn.state, outcome, values, ctx)
         raise engine.EngineError("too many chained actions")

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from gateway.market import alerts, catalogue
 from gateway.market import service as market
-from gateway.market.models import Listing
+from gateway.market import wants
+from gateway.market.models import District, Listing, Producer
 from gateway.orders import service as orders
 from gateway.sms import texts as smstexts
 from menus.engine import Item
@@ -30,7 +31,7 @@ CACHE_SECONDS = 30.0
 _VERSION_INFO_KEY = "isoko.catalogue_version"  # Session.info: the version this hop read
 # Longest label each source produces (the linter's worst case).
 MAX_LABEL = {"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
-             "offers": 36, "orders_to_answer": 36, "my_orders": 36, "my_alerts": 20}
+             "offers": 36, "orders_to_answer": 36, "my_orders": 36, "my_alerts": 20, "my_wants": 36}
 
 
 class Sources:
@@ -141,6 +142,35 @@ def _offers(s: Session, values: dict, lang: str) -> list[Item]:
     return items
 
 
+def listing_offer_values(s: Session, listing: Listing, lang: str) -> dict:
+    """What the buy screens show for a listing opened from its dial string:
+    the same values a choice on the offers list sets (product, offer_*)."""
+    product = market.get_product(s, listing.product_id)
+    district = s.get(District, s.get(Producer, listing.producer_id).district_id).name
+    grade = product.grade_name(listing.grade, lang) if listing.grade else ""
+    return {"product": str(product.id), "product_label": product.name(lang)[:MAX_LABEL["products"]],
+            "product_unit": _unit(s, product.unit, lang), "offer": str(listing.id),
+            "offer_price": listing.unit_price, "offer_quantity": listing.quantity,
+            "offer_unit": _unit(s, product.unit, lang),
+            "offer_district": district[:MAX_LABEL["districts"]], "offer_grade": grade,
+            "offer_code": listing.code}
+
+
+def _my_wants(s: Session, values: dict, lang: str) -> list[Item]:
+    """The caller's open wants, newest first: product, quantity, most per unit."""
+    producer_id = values.get("producer_id")
+    if not producer_id:
+        return []
+    items, products = [], {}
+    for want in wants.open_wants_of(s, int(producer_id)):
+        if want.product_id not in products:
+            products[want.product_id] = market.get_product(s, want.product_id)
+        product = products[want.product_id]
+        label = f"{product.name(lang)} {want.quantity:,} {_unit(s, product.unit, lang)}"
+        items.append(Item(str(want.id), label[:MAX_LABEL["my_wants"]], {"max": want.max_price}))
+    return items
+
+
 def order_values(s: Session, order, lang: str) -> dict:
     """What the order screens show, the same whether reached from the list or the dial string."""
     product = market.get_product(s, s.get(Listing, order.listing_id).product_id)
@@ -198,4 +228,4 @@ def _my_alerts(s: Session, values: dict, lang: str) -> list[Item]:
 
 _FETCH = {"districts": _districts, "products": _products, "grades": _grades,
           "my_listings": _my_listings, "offers": _offers, "orders_to_answer": _orders_to_answer,
-          "my_orders": _my_orders, "my_alerts": _my_alerts}
+          "my_orders": _my_orders, "my_alerts": _my_alerts, "my_wants": _my_wants}

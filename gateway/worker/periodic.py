@@ -35,6 +35,7 @@ from rq.job import Callback, Job
 
 from gateway.api.deliveries import tick as webhooks_tick
 from gateway.market.alert_jobs import tick as price_alerts_tick
+from gateway.market.want_jobs import tick as wants_tick
 from gateway.orders.jobs import expire_orders, mark_overdue_orders
 from gateway.payments.jobs import tick as payments_tick
 from gateway.sms import queue as queues
@@ -53,6 +54,7 @@ PERIODIC: list[tuple[float, Callable[[], object]]] = [
     (2, webhooks_tick),  # order events to webhook deliveries; due deliveries queued
     (5, payments_tick),  # mobile money: due collections and transfers checked (nothing without MOMO_*)
     (600, price_alerts_tick),  # price alerts a lost job or the one-a-day limit held back
+    (30, wants_tick),  # wants past their date expire; a want whose matching job was lost is queued again
 ]
 
 DUE_KEY = "isoko:periodic:due:{path}"

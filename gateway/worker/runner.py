@@ -42,6 +42,7 @@ import gateway.sms.providers.africastalking  # noqa: F401
 import gateway.sms.sweep  # noqa: F401
 from gateway.api.deliveries import WEBHOOK_QUEUE
 from gateway.core import jobs as context
+from gateway.market.want_jobs import WANTS_QUEUE
 from gateway.payments.jobs import PAYMENTS_QUEUE
 from gateway.sms.queue import ALL_QUEUES as SMS_QUEUES
 from gateway.sms.queue import SERIALIZER
@@ -49,8 +50,9 @@ from gateway.worker import periodic
 
 log = logging.getLogger(__name__)
 
-# Every queue a worker serves: the SMS pipeline's, the webhook deliveries', the payments'.
-ALL_QUEUES: tuple[str, ...] = (*SMS_QUEUES, WEBHOOK_QUEUE, PAYMENTS_QUEUE)
+# Every queue a worker serves: the SMS pipeline's, the webhook deliveries', the
+# payments', the wants' matching.
+ALL_QUEUES: tuple[str, ...] = (*SMS_QUEUES, WEBHOOK_QUEUE, PAYMENTS_QUEUE, WANTS_QUEUE)
 
 POLL_INTERVAL = 0.5  # seconds between bursts
 MAX_BACKOFF = 30.0  # seconds between attempts while Redis is unreachable

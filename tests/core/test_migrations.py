@@ -69,6 +69,10 @@ REVISION_TABLES = {
         "broadcast_recipients",
     },
     "0014": set(),  # delivery_reports.phone: a report settles an `unknown` message by its number
+    "0015": {
+        "wants",
+        "want_matches",
+    },
 }
 TABLES = set().union(*REVISION_TABLES.values())
 SESSION_COLUMNS_0004 = {"started_at", "last_hop_at", "hop_count", "last_hop", "language"}

@@ -30,9 +30,12 @@ CAPS = Capabilities(
              "confirm_receipt": {"ok", "unpaid", "closed"}, "raise_dispute": {"ok", "closed"},
              "pay_order": {"sent", "waiting", "closed"},
              "market_prices": {"full", "offers", "sales", "none"}, "market_now": {"market", "none"},
-             "subscribe_alert": {"ok"}, "unsubscribe_alert": {"ok"}},
+             "subscribe_alert": {"ok"}, "unsubscribe_alert": {"ok"},
+             "open_listing": {"ok", "own", "missing"}, "post_want": {"ok"},
+             "fulfil_want": {"ok", "gone"}, "close_want": {"ok", "gone"}},
     sources={"districts": 12, "products": 20, "grades": 16, "my_listings": 36,
-             "offers": 36, "orders_to_answer": 36, "my_orders": 36, "my_alerts": 20},
+             "offers": 36, "orders_to_answer": 36, "my_orders": 36, "my_alerts": 20,
+             "my_wants": 36},
 )
 MENU = load(yaml.safe_load(MARKETPLACE.read_text(encoding="utf-8")), 3, CAPS)
 PHONE = "+250788123456"
@@ -46,8 +49,8 @@ def main_option(label_en: str) -> str:
     return str(labels.index(label_en) + 1)
 
 
-SELL, BUY, MY_LISTINGS, ORDERS_TO_ANSWER, EXIT = map(main_option, [
-    "Sell goods", "Buy", "My listings", "My orders", "Exit"])
+SELL, BUY, MY_LISTINGS, ORDERS_TO_ANSWER, WANTS, EXIT = map(main_option, [
+    "Sell goods", "Buy", "My listings", "My orders", "Wants", "Exit"])
 
 DISTRICTS = [Item(f"d{i:02}", name) for i, name in enumerate([
     "Gasabo", "Kicukiro", "Nyarugenge", "Bugesera", "Gatsibo", "Kayonza", "Kirehe",
@@ -94,10 +97,12 @@ ORDERS = [
 
 # The caller's price alerts: id is the alert's, the label its product's name.
 ALERTS = [Item("7", "Maize"), Item("9", "Beans")]
+# The caller's open wants (the `my_wants` source: product, quantity, most per unit).
+WANT_ITEMS = [Item("7", "Beans 200 kg", {"max": 900})]
 
 
 def make_ctx(districts=DISTRICTS, products=PRODUCTS, grades=GRADES, listings=LISTINGS,
-             offers=OFFERS, orders=ORDERS, alerts=ALERTS) -> Context:
+             offers=OFFERS, orders=ORDERS, alerts=ALERTS, wants=WANT_ITEMS) -> Context:
     """A Context over fixed items; an unknown source raises KeyError, so a
     source misspelt in the menu cannot pass for an empty list."""
     def items(source, vals, lang):
@@ -105,7 +110,8 @@ def make_ctx(districts=DISTRICTS, products=PRODUCTS, grades=GRADES, listings=LIS
         if source in by_product:
             return by_product[source].get(vals.get("product"), [])
         return {"districts": districts, "products": products, "my_listings": listings,
-                "orders_to_answer": orders, "my_orders": orders, "my_alerts": alerts}[source]
+                "orders_to_answer": orders, "my_orders": orders, "my_alerts": alerts,
+                "my_wants": wants}[source]
     return Context(items)
 
 
@@ -157,6 +163,12 @@ def answer(call: engine.ActionCall, outcome: str | None = None) -> tuple[str, di
         shown = {item.id: item.values for item in ORDERS}.get(code, {})
         values = order_values(code, **{k: shown[k] for k in ("quantity", "unit", "total", "label") if k in shown})
         return outcome, (values if outcome != "missing" else {})
+    if call.name == "open_listing":  # a listing's dial string: the values an offer choice sets
+        outcome = outcome or "ok"
+        listing = OFFERS["beans"][0]
+        values = {"product": "beans", "product_label": "Beans", "product_unit": "kg",
+                  "offer": listing.id} | {f"offer_{k}": value for k, value in listing.values.items()}
+        return outcome, (values if outcome == "ok" else {})
     return outcome or "ok", {}
 
 
@@ -252,7 +264,7 @@ def test_registration_path():
     assert consent == ("Isoko keeps your number, name and district to connect you with buyers. "
                        "Do you agree?\n1. Yes\n2. No\n0. Back")
     assert d.press("1") == ("Isoko: Hello Alice\n1. Sell goods\n2. Buy\n3. My listings\n"
-                            "4. My orders\n5. Prices\n6. Alerts\n7. Exit")
+                            "4. My orders\n5. Prices\n6. Wants\n7. Alerts\n8. Exit")
     assert d.calls[-1] == engine.ActionCall("register", {
         "phone": PHONE, "lang": "en", "name": "Alice",
         "district": "d10", "district_label": "Rwamagana"}, "do_register")
@@ -262,7 +274,7 @@ def test_registration_path():
 @pytest.mark.parametrize("lang", ["rw", "en", "fr"])
 def test_main_menu_keys_follow_the_labels(lang):
     main = Dial(lang=lang).turn.text
-    for key, option in zip([SELL, BUY, MY_LISTINGS, ORDERS_TO_ANSWER, EXIT],
+    for key, option in zip([SELL, BUY, MY_LISTINGS, ORDERS_TO_ANSWER, WANTS, EXIT],
                            MENU.screens["main"].options, strict=True):
         assert f"\n{key}. {option.label[lang]}" in main
     assert "\n98. " not in main  # one page: the keys never depend on paging
@@ -684,6 +696,7 @@ def test_step_never_mutates_the_state_passed_in():
 # -- every page fits, in every language --------------------------------------------
 
 LONG = make_ctx(
+    wants=[Item(str(i), "W" * 36, {"max": 100_000_000}) for i in range(9)],
     districts=[Item(f"d{i}", f"D{i:02}" + "w" * 9) for i in range(30)],        # 12 characters
     products=[Item("long", "P" * 20, {"unit": "u" * 5, "ref": 99_999_999}),
               Item("flat", "F" * 20, {"unit": "kg", "ref": 10})],
@@ -708,8 +721,12 @@ LONGEST_RESULTS = {
     ("place_order", "ok"): {"order_code": "9" * 6, "order_total": 10**14},
     ("place_order", "short"): {"offer_quantity": 999_999},
     ("open_order", "ok"): order_values("9" * 6, 1_000_000, "u" * 5, 10**14, "L" * 36),
+    ("open_listing", "ok"): {"product": "long", "product_label": "P" * 20, "product_unit": "u" * 5,
+                             "offer": "40", "offer_price": 100_000_000, "offer_quantity": 1_000_000,
+                             "offer_unit": "u" * 5, "offer_district": "D" * 12,
+                             "offer_grade": "G" * 16, "offer_code": "C" * 6},
 }
-PROBES = ["1", "2", "3", "4", "5", "7", "98", "0", "00", "abc", "2.5", "999999999999",
+PROBES = ["1", "2", "3", "4", "5", "6", "7", "98", "0", "00", "abc", "2.5", "999999999999",
           "W" * 30, "100000000", "1000000", "x"]
 
 
@@ -759,7 +776,7 @@ def test_every_page_fits_in_every_language(lang, ctx, start, results):
     # The empty-list screens are walked in their own tests (no_offers is
     # reached here: one product of each context has no offers).
     assert set(MENU.screens) - actions - screens == {"no_listings", "no_products", "no_orders",
-                                                     "no_alerts", "unavailable"}
+                                                     "no_alerts", "no_wants", "unavailable"}
     for page in pages:
         assert gsm7.length(page) <= 160, page
         assert gsm7.first_non_gsm7(page) is None, page

@@ -268,10 +268,27 @@ def test_a_dialled_order_can_be_rejected():
     ("fr", "Aucune commande 48211377 en attente pour vous."),
 ])
 def test_a_dialled_order_that_is_not_waiting_ends_with_its_code(lang, text):
-    d = Dial(lang=lang, dial_order="48211377", outcomes={"open_order": "missing"})
+    d = Dial(lang=lang, dial_order="48211377",
+             outcomes={"open_order": "missing", "open_listing": "missing"})
     assert d.screen == "order_missing"
     assert d.turn.text == text and d.turn.end and d.turn.state["end"]
-    assert [c.name for c in d.calls] == ["identify", "open_order"]
+    assert [c.name for c in d.calls] == ["identify", "open_order", "open_listing"]
+
+
+def test_a_dialled_listing_code_opens_the_listing_to_buy_from():
+    """No order of the caller's under the code, a listing on sale under it
+    (the dial string of a want's SMS): the buy journey's quantity screen."""
+    d = Dial(lang="en", dial_order="204517", outcomes={"open_order": "missing"})
+    assert d.screen == "buy_quantity"
+    assert d.turn.text == "How many kg? Available: 40"
+    assert [c.name for c in d.calls] == ["identify", "open_order", "open_listing"]
+    d.press("10")
+    assert d.screen == "buy_confirm" and "Beans" in d.turn.text and "Huye" in d.turn.text
+
+
+def test_a_dialled_code_of_the_callers_own_listing_says_so():
+    d = Dial(lang="en", dial_order="204517", outcomes={"open_order": "missing", "open_listing": "own"})
+    assert d.screen == "own_offer" and d.turn.end
 
 
 def test_a_new_producer_dialling_an_order_code_registers_first():
@@ -297,7 +314,8 @@ WORST_WALKS = [
     ({}, {}, [ORDERS_TO_ANSWER, "1", "2", "2", "2", "1"]),
     ({}, {"reject_order": "closed"}, [ORDERS_TO_ANSWER, "1", "2", "1"]),
     ({"dial_order": "9" * 8}, {}, ["2", "1"]),
-    ({"dial_order": "9" * 8}, {"open_order": "missing"}, []),
+    ({"dial_order": "9" * 8}, {"open_order": "missing", "open_listing": "missing"}, []),
+    ({"dial_order": "9" * 8}, {"open_order": "missing"}, ["1000000", "1"]),  # a listing's code
 ]
 
 
