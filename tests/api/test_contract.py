@@ -383,6 +383,9 @@ def test_webhook_ids_the_document_accepts_are_looked_up_not_refused(api):
     def check(raw):
         if not raw or raw in {".", ".."}:
             return
+        if "\x00" in raw:  # a NUL anywhere in a path is a 400 nul_byte (README, "Odd input")
+            assert api.get(f"/api/v1/webhooks/{quote(raw, safe='')}").status_code == 400
+            return
         response = api.get(f"/api/v1/webhooks/{quote(raw, safe='')}")
         assert response.status_code == 404, (raw, response.get_json())  # none exist: never a 400
     check()
