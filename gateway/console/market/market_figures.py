@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Date, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.console.market.analytics import Window
@@ -42,9 +42,10 @@ MAX_CHANGES = 1000  # price changes read per window: far more than an operator m
 
 
 def local_day(s: Session, column, win: Window):
-    """SQL for the local day ('YYYY-MM-DD') of the UTC `column` in `win.tz`."""
+    """SQL for the local day of the UTC `column` in `win.tz` (its `str` is 'YYYY-MM-DD')."""
     if s.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone(win.tz.key, column), "YYYY-MM-DD")
+        # A date, not to_char: the cast costs a third of the formatting per row.
+        return cast(func.timezone(win.tz.key, column), Date)
     offset = win.until.astimezone(win.tz).utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset else 0
     return func.date(column, f"{minutes:+d} minutes")
