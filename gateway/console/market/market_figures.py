@@ -16,8 +16,10 @@ Each median is one statement whatever the rows: a window function numbers
 each day's prices in order and only the one or two middle ones leave the
 database; the median of an even count is the mean of the two middle prices
 rounded down, as *Prices* shows it. Both statements read one product over a
-bounded window through the (product, status) index, so computing them on
-every page view stays cheap and no snapshot table is needed.
+bounded window through the (product, status) index. `bench/market_page.py`
+measures a page view: about 0.1 s with 10,000 listings of the product in
+90 days, about 1 s with 100,000; past that size a daily snapshot table
+written by a periodic job would be the next step, not needed before.
 
 Days are local: PostgreSQL converts with the zone database; SQLite, which
 has none, shifts by the zone's offset at the window's end (exact for zones
