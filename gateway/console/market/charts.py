@@ -130,6 +130,42 @@ def line(chart_id: str, title: str, days: list[str], points: dict[str, float | N
     return Markup("".join(out))
 
 
+def lines(chart_id: str, title: str, days: list[str], series, values: dict[str, dict[str, int | None]], *,
+          suffix: str = "", width: float = 640, height: float = 220) -> Markup:
+    """Several lines over the same days, gaps where a day has no value, one
+    dot per known value (`data-series`, `data-day`, `data-value`), the y axis
+    from 0 to a round number above the highest value.
+
+    series: [(key, label, colour)]; values: {key: {day: value or None}}.
+    """
+    plot_w, plot_h = width - PAD_LEFT - PAD_RIGHT, height - PAD_TOP - PAD_BOTTOM
+    slot = plot_w / max(len(days), 1)
+    known = [v for key, _, _ in series for d in days if (v := values.get(key, {}).get(d)) is not None]
+    top = _nice_max(max(known, default=0))
+    out = _open(chart_id, title, width, height, f"{len(known)} values in {len(days)} days" if known else "no data")
+    out += _legend(series) + _y_axis(plot_h, width, top, suffix)
+    for key, label, colour in series:
+        points = values.get(key, {})
+        segment: list[str] = []
+        for i, day in enumerate([*days, None]):  # the None closes the last segment
+            value = points.get(day) if day is not None else None
+            if value is None:
+                if len(segment) > 1:
+                    out.append(f'<polyline class="line-{escape(key)}" points="{" ".join(segment)}" fill="none" '
+                               f'stroke="{escape(colour)}" stroke-width="2"/>')
+                segment = []
+                continue
+            x, y = PAD_LEFT + slot * (i + .5), PAD_TOP + plot_h * (1 - value / top)
+            segment.append(f"{_num(x)},{_num(y)}")
+            out.append(f'<circle class="point" data-series="{escape(key)}" data-day="{escape(day)}" '
+                       f'data-value="{escape(_num(value))}" cx="{_num(x)}" cy="{_num(y)}" r="3" '
+                       f'fill="{escape(colour)}"><title>{escape(day)}: {escape(_num(value))}{escape(suffix)} '
+                       f'{escape(label)}</title></circle>')
+    out += _x_labels(days, slot, height)
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
 LABEL_CHARS = 30  # a longer step label is cut to fit its 200 units (the full text is its tooltip)
 
 

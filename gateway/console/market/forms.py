@@ -51,3 +51,23 @@ class ResolveForm(ConsoleForm):
 
 class RetryForm(ConsoleForm):
     """An editor sends a held transfer again (the CSRF token is the whole form)."""
+
+
+MAX_BROADCAST = 480  # characters: three GSM-7 parts at most, the linter says what is wrong below it
+
+
+class BroadcastForm(ConsoleForm):
+    """A broadcast to a segment (`gateway.orders.segments`): role, product
+    and district as the CLI takes them, the text, and on the send step the
+    recipient count the operator confirmed (required above 1,000)."""
+
+    role = StringField(filters=[lambda v: (v or "").strip()])
+    product = StringField(filters=[lambda v: (v or "").strip()])
+    district = StringField(filters=[lambda v: (v or "").strip()])
+    text = TextAreaField(filters=[lambda v: (v or "").strip()[:MAX_BROADCAST * 2]])
+    confirmed = StringField(filters=[lambda v: (v or "").strip()])
+
+    def confirmed_count(self) -> int | None:
+        """The recipient count the operator confirmed, None when none or not a number."""
+        value = self.confirmed.data or ""
+        return int(value) if value.isdigit() and len(value) < 10 else None
