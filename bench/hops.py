@@ -29,13 +29,17 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import redis_server  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LUA = ROOT / "bench" / "journey.lua"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = os.environ.get("BENCH_PG_SCHEMA", "isoko_bench")
-REDIS_BASE = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
-ISOKO_REDIS_DB, FLOOR_REDIS_DB = 12, 13
+# The bench's own Redis server (bench/redis_server.py): others' tests flush the shared one.
+ISOKO_REDIS_DB, FLOOR_REDIS_DB = redis_server.ISOKO_DB, redis_server.FLOOR_DB
 PORTS = {"floor": 18401, "isoko": 18402}
 KNOWN_PHONES = [f"+2507880{i:05d}" for i in range(200)]
 FAILED: list[str] = []  # rounds whose replies failed the check three times
@@ -95,13 +99,13 @@ def lua_journeys(kind: str, path: Path) -> None:
 def isoko_env() -> dict[str, str]:
     """The environment of Isoko's web process and release step in the bench."""
     pg = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{PG_SCHEMA}"
-    return {**os.environ, "DATABASE_URL": pg, "REDIS_URL": f"{REDIS_BASE}/{ISOKO_REDIS_DB}",
+    return {**os.environ, "DATABASE_URL": pg, "REDIS_URL": redis_server.url(ISOKO_REDIS_DB),
             "SECRET_KEY": SECRET, "ALLOW_OPEN_CALLBACKS": "1", "USSD_HOPS_PER_MINUTE": "10000",
             "LOG_LEVEL": "WARNING", "PORT": str(PORTS["isoko"])}
 
 
 def floor_env() -> dict[str, str]:
-    return {**os.environ, "REDIS_URL": f"{REDIS_BASE}/{FLOOR_REDIS_DB}", "PORT": str(PORTS["floor"])}
+    return {**os.environ, "REDIS_URL": redis_server.url(FLOOR_REDIS_DB), "PORT": str(PORTS["floor"])}
 
 
 def psql(sql: str) -> None:
@@ -109,7 +113,7 @@ def psql(sql: str) -> None:
 
 
 def flush_redis(db: int) -> None:
-    subprocess.run(["redis-cli", "-u", f"{REDIS_BASE}/{db}", "FLUSHDB"], check=True, timeout=30,
+    subprocess.run(["redis-cli", "-u", redis_server.url(db), "FLUSHDB"], check=True, timeout=30,
                    capture_output=True)
 
 
@@ -195,6 +199,16 @@ def smoke(kind: str) -> None:
                 raise SystemExit(f"{kind}: {text!r} answered {body[:80]!r}, expected {expect!r}")
 
 
+def worker_rss(master: int) -> list[int]:
+    """VmRSS in kB of each gunicorn worker (the master's children), from /proc."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    rss = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        rss.append(int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M).group(1)))
+    return rss
+
+
 def worker_split(port: int) -> dict[str, int]:
     """Established connections to `port` per server pid, from `ss -tnp`."""
     out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
@@ -273,10 +287,13 @@ def rounds(args, tmp: Path) -> list[dict]:
                 results.append(res)
                 print(f"round {r} {kind:14s} {res['hops_per_s']:8.0f} hops/s  p50 {res['p50_ms']:6.2f} ms  "
                       f"p99 {res['p99_ms']:6.2f} ms  split {sorted(res['split'].values())}", flush=True)
+        # After the rounds: the workers' memory once they have served every kind.
+        rss = {s: worker_rss(p.pid) for s, p in procs.items()}
+        print(f"RSS per web worker (kB): {rss}", flush=True)
     finally:
         for p in procs.values():
             stop(p)
-    return [{"results": results, "reruns": reruns}]  # one element: the caller unpacks it
+    return [{"results": results, "reruns": reruns, "rss_kb": rss}]  # one element: the caller unpacks it
 
 
 def main() -> None:
@@ -288,8 +305,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "var" / "bench" / "hops.json"))
     args = parser.parse_args()
     args.seconds = 3 if args.quick else 10
-    bootstrap()
-    with tempfile.TemporaryDirectory() as tmp:
+    with redis_server.running(), tempfile.TemporaryDirectory() as tmp:
+        bootstrap()
         data = rounds(args, Path(tmp))[0]
     data["failed"] = FAILED
     data["command"] = " ".join(["bench/hops.py"] + sys.argv[1:])
