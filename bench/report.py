@@ -1,6 +1,7 @@
-"""Write docs/performance.md from the bench's results (var/bench/hops.json).
+"""Write docs/performance.md from the bench's results (var/bench/hops.json, counts.json).
 
-Not a test. `make bench` runs it after `bench/hops.py`. Contract: every
+Not a test. `make bench` runs it after `bench/hops.py` and `bench/counts.py`
+(the counts' section is left out when counts.json is missing). Contract: every
 figure in the page is one the bench printed; the machine's description is
 read at the time of writing.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "var" / "bench" / "hops.json"
+COUNTS = ROOT / "var" / "bench" / "counts.json"
 PAGE = ROOT / "docs" / "performance.md"
 sys.path.insert(0, str(ROOT / "bench"))
 from hops import KINDS  # noqa: E402
@@ -57,6 +59,39 @@ def splits(data: dict) -> list[str]:
     return rows
 
 
+def counts() -> list[str]:
+    """The per-hop-kind counts and the memory per live session, from bench/counts.py."""
+    if not COUNTS.exists():
+        return ["Not measured in this run (`bench/counts.py` wrote no results)."]
+    c = json.loads(COUNTS.read_text())
+    rows = [f"`{c['command']}`: in one process through Flask's test client, on the bench's own Redis "
+            "server and a PostgreSQL schema of its own; the journeys of the table above, each hop's reply "
+            "checked; the first run of each journey (the process's caches filling) is left out.", "",
+            "| hop kind | hops counted | Redis round trips, median (max) | SQL statements, median (max) |",
+            "|---|---|---|---|"]
+    for kind, k in c["kinds"].items():
+        rows.append(f"| {kind} | {k['hops']} | {k['redis_median']:g} ({k['redis_max']}) | "
+                    f"{k['sql_median']:g} ({k['sql_max']}) |")
+    m = c["memory"]
+    rows += ["", f"Redis memory: `used_memory` grew by {m['used_memory_delta']:,} bytes over "
+             f"{m['sessions']:,} live sessions (one first hop each, distinct phones), "
+             f"**{m['bytes_per_session']:.0f} bytes per live session** (target ≤ 1,024). "
+             "What a session leaves, by key kind (`MEMORY USAGE`, median of a sample):", "",
+             "| key kind | keys | bytes per key |", "|---|---|---|"]
+    for kind, k in m["by_kind"].items():
+        rows.append(f"| `{kind}` | {k['keys']:,} | {k['bytes_per_key']:.0f} |")
+    rows += ["", "`isoko:hops` is the hop stream, drained every 10 s by the periodic task in a real "
+             "deployment; nothing drains it here, so its share is an upper bound."]
+    return rows
+
+
+def rss(data: dict) -> list[str]:
+    if "rss_kb" not in data:
+        return ["Not measured in this run."]
+    return [f"VmRSS of each gunicorn worker (`/proc/<pid>/status`) after the rounds: " + "; ".join(
+        f"{system}: " + ", ".join(f"{kb / 1024:.0f} MB" for kb in kbs) for system, kbs in data["rss_kb"].items())]
+
+
 def main() -> None:
     data = json.loads(SOURCE.read_text())
     s = data["settings"]
@@ -88,6 +123,14 @@ def main() -> None:
         "",
         *table(data),
         "",
+        "## Counts per hop",
+        "",
+        *counts(),
+        "",
+        "## Memory per web worker",
+        "",
+        *rss(data),
+        "",
         "## How gunicorn's workers shared the connections",
         "",
         "A run where one worker holds (almost) every keep-alive connection measures one core; the "
@@ -111,16 +154,17 @@ def main() -> None:
         lines.append(f"- FAILED three times: {f}")
     if data["failed"]:
         lines += ["", "Some rounds failed the reply check three times; their figures above count "
-                  "only the good replies. The wrong screens are “We lost your place” mid-journey, "
-                  "about one per connection per run; whether the gateway or the bench's script "
-                  "causes them is not established yet."]
+                  "only the good replies."]
+    lines += ["", "Earlier runs of this bench got “We lost your place” mid-journey, about one per "
+              "connection per run: the bench then used databases of the shared Redis server that "
+              "other tests flush. It now runs a Redis server of its own (`bench/redis_server.py`)."]
     lines += ["", "## Targets of issue 12", "",
               "- First hop ≥ 0.8× the floor, navigation ≥ 0.9×, p99 ≤ 1.25× the floor's: see the "
               "ratio columns above; any ratio below the target is a miss.",
-              "- Not measured yet by this bench: Redis round trips and SQL statements per hop kind "
-              "(`bench/engine.py` prints round trips for a whole journey), Redis memory per live "
-              "session, RSS per worker, growth curves, the peers (ussd-airflow-engine, "
-              "ussd-menu-builder), Sentinel failover.", ""]
+              "- ≤ 2 Redis round trips and 0 SQL statements per navigation hop and repeat first hop "
+              "(`first_known`), ≤ 1 KB of Redis per live session: see “Counts per hop”.",
+              "- Not measured yet by this bench: growth curves (live sessions, workers), the peers "
+              "(ussd-airflow-engine, ussd-menu-builder), SMS throughput by workers, Sentinel failover.", ""]
     PAGE.write_text("\n".join(lines))
     print(f"wrote {PAGE.relative_to(ROOT)}")
 
