@@ -28,4 +28,5 @@ bench: install
 	scripts/services
 	command -v wrk >/dev/null || sudo apt-get install -y wrk
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/counts.py $(BENCH_ARGS)
 	$(BIN)/python bench/hops.py $(BENCH_ARGS); status=$$?; $(BIN)/python bench/report.py; exit $$status

@@ -130,9 +130,9 @@ def count_kinds(http, sql: SqlCounter, repeats: int, known: list[str]) -> dict[s
 
 
 def key_kind(key: bytes) -> str:
-    """`isoko:s:<id>` -> `isoko:s`: the key's kind without the session, phone or minute."""
+    """`isoko:ussd:s:<id>` -> `isoko:ussd:s`: the key's kind without the session, phone or minute."""
     parts = key.decode().split(":")
-    return ":".join(parts[:2]) if len(parts) > 2 else key.decode()
+    return ":".join(parts[:3]) if len(parts) > 3 else key.decode()
 
 
 def memory_per_session(http, client: redis.Redis, sessions: int) -> dict:
