@@ -23,7 +23,11 @@ test: install
 	scripts/browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# `make bench` (about 8 minutes) or `make bench BENCH_ARGS=--quick` (about 3).
 bench: install
 	scripts/services
+	command -v wrk >/dev/null || sudo apt-get install -y wrk
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/wants.py
+	$(BIN)/python bench/counts.py $(BENCH_ARGS)
+	$(BIN)/python bench/hops.py $(BENCH_ARGS); status=$$?; $(BIN)/python bench/report.py; exit $$status

@@ -7,13 +7,12 @@ Not a test. Run it with `make bench` (or `.venv/bin/python bench/engine.py`).
    again; prints the median and p95 microseconds per hop (target: median
    <= 50 us).
 2. Round trips: the whole `/at/ussd` callback through Flask's test client on a
-   real Redis (db 8 of REDIS_URL's server, default 127.0.0.1:6379) and a
+   real Redis (database 23 of the bench's own server, `bench/redis_server.py`) and a
    SQLite file, counting every command batch sent to Redis (a pipeline is one
    round trip); prints the count per hop (target: <= 2).
 """
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import tempfile
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from menus import engine  # noqa: E402
 from menus.loader import load  # noqa: E402
+from bench import redis_server  # noqa: E402
 
 MENU = Path(__file__).resolve().parent.parent / "menus" / "definitions" / "marketplace.yaml"
 DISTRICTS = ["Bugesera", "Burera", "Gakenke", "Gasabo", "Gatsibo", "Gicumbi", "Gisagara", "Huye",
@@ -104,7 +104,7 @@ def bench_round_trips(journeys: int = 20) -> None:
     from gateway.web.services import bootstrap, build_services
     from gateway.core.settings import Settings
 
-    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+    url = redis_server.url(redis_server.COUNTS_DB)
     pool = redis.ConnectionPool.from_url(url, connection_class=CountingConnection)
     client = redis.Redis(connection_pool=pool)
     client.flushdb()
@@ -136,4 +136,5 @@ def bench_round_trips(journeys: int = 20) -> None:
 
 if __name__ == "__main__":
     bench_engine()
-    bench_round_trips()
+    with redis_server.running():
+        bench_round_trips()

@@ -4,7 +4,8 @@ Not a test. Run it with `.venv/bin/python bench/sms.py` (needs the local Redis
 and, by default, the test PostgreSQL; `--db sqlite` uses a temporary file).
 Everything stays on 127.0.0.1: the provider is the loopback simulator of
 `tests/sim`, answering every send after `--delay` seconds (default 50 ms).
-It uses Redis db 12 and the PostgreSQL schema `isoko_bench_sms` of the
+It uses database 22 of the bench's own Redis server (`bench/redis_server.py`:
+others' tests flush the shared server's) and the PostgreSQL schema `isoko_bench_sms` of the
 `test` database, both emptied before and after, and stops by itself.
 
 (a) drain: N queued SMS (default 2,000), then ONE worker process
@@ -39,9 +40,10 @@ from gateway.core.db import Database  # noqa: E402
 from gateway.core.models import Language, utcnow
 from gateway.sms.models import Message, MessageStatus  # noqa: E402
 from tests.sim import ProviderSimulator  # noqa: E402
+from bench import redis_server  # noqa: E402
 from gateway.sms import queue as queues  # noqa: E402
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
+REDIS_URL = redis_server.url(redis_server.PEERS_DB)
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_SCHEMA = "isoko_bench_sms"
 API_KEY = "bench-api-key"
@@ -233,6 +235,12 @@ def main() -> None:
         worker_main(args.worker)
         return
 
+    with redis_server.running():
+        run_parts(args)
+
+
+def run_parts(args) -> None:
+    """(a), (b) and (c) in turn, on the bench's own Redis server."""
     connection = redis.Redis.from_url(REDIS_URL)
     connection.flushdb()
     with tempfile.TemporaryDirectory() as tmp, ProviderSimulator(USERNAME, API_KEY, delay=args.delay) as sim:
@@ -241,7 +249,7 @@ def main() -> None:
                "AT_USERNAME": USERNAME, "AT_API_KEY": API_KEY, "AT_API_URL": sim.url,
                "SMS_CONCURRENCY": str(args.concurrency), "SMS_RATE_PER_SECOND": "10000"}
         print(f"SMS bench: {args.db}, provider answers in {args.delay * 1000:.0f} ms "
-              f"(loopback simulator), Redis db 12")
+              f"(loopback simulator), the bench's Redis db {redis_server.PEERS_DB}")
         try:
             drain = naive = None
             if "a" not in args.skip:
