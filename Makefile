@@ -26,7 +26,7 @@ test: install
 # `make bench` (about 8 minutes) or `make bench BENCH_ARGS=--quick` (about 3).
 bench: install
 	scripts/services
-	command -v wrk >/dev/null || sudo apt-get install -y wrk
+	command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/wants.py
 	$(BIN)/python bench/counts.py $(BENCH_ARGS)
