@@ -41,12 +41,26 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
-def build_engine(url: str | URL) -> Engine:
-    """Create (without connecting) an engine tuned for the URL's backend."""
+def build_engine(url: str | URL, pg_connect_args: dict[str, Any] | None = None) -> Engine:
+    """Create (without connecting) an engine tuned for the URL's backend.
+
+    `pg_connect_args` (PostgreSQL only; SQLite ignores it) is what every
+    connection is opened with: `TimeBounds.pg_connect_args()`, the connect,
+    statement and lock timeouts that keep a hop within its budget."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, connect_args=_pg_args(parsed, pg_connect_args))
+
+
+def _pg_args(url: URL, extra: dict[str, Any] | None) -> dict[str, Any]:
+    """`extra` for psycopg, its `options` appended to the URL's own (a
+    connect argument replaces the URL's, and the URL's may set search_path)."""
+    args = dict(extra or {})
+    given = url.query.get("options")
+    if isinstance(given, str) and "options" in args:
+        args["options"] = f"{given} {args['options']}"
+    return args
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -114,9 +128,9 @@ class Database:
     session (the published SMS texts, `gateway.sms.texts.use_published`).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pg_connect_args: dict[str, Any] | None = None) -> None:
         self.url = normalize_url(url)
-        self.engine = build_engine(self.url)
+        self.engine = build_engine(self.url, pg_connect_args)
         self.info: dict[str, object] = {}
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
 
@@ -146,6 +160,10 @@ class Database:
 
         with self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
+                # A migration may rewrite a table or wait for the lock of a
+                # process that migrates first: the hop's timeouts are not for it.
+                connection.execute(text("SET LOCAL statement_timeout = 0"))
+                connection.execute(text("SET LOCAL lock_timeout = 0"))
                 connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
                 )

@@ -28,8 +28,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from gateway.core import access
+from gateway.core import access, bounds
 from gateway.core.access import AccessConfig
+from gateway.core.bounds import TimeBounds
 
 DEFAULT_SERVICE_CODE = "*384*7#"
 DEFAULT_TZ = "Africa/Kigali"
@@ -271,6 +272,8 @@ class Settings:
     mode: str = SERVE_MODE
     # Who may reach what (gateway.core.access): callbacks, proxies, rate limits.
     access: AccessConfig = field(default_factory=lambda: AccessConfig())
+    # How long a hop and each blocking call may take (gateway.core.bounds).
+    bounds: TimeBounds = field(default_factory=lambda: TimeBounds())
 
     @property
     def embedded_redis(self) -> bool:
@@ -343,6 +346,7 @@ class Settings:
         values["mode"] = mode
         values["access"] = access.read(reader, mode, secret_key=reader.get("SECRET_KEY"),
                                        callback_token=values["callback_token"])
+        values["bounds"] = bounds.read(reader)
         if reader.problems:
             raise SettingsError(reader.problems)
         return cls(**values)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from gateway.core.db import Database
 from gateway.core.settings import MomoConfig
 from gateway.core.phones import mask
-from gateway.ussd import actions, menustore
+from gateway.ussd import actions, budget, menustore
 from gateway.ussd.sessions import Begin, Record, SessionStore
 from gateway.ussd.sources import Sources
 from menus import engine, gsm7, texts
@@ -96,6 +96,7 @@ class UssdService:
         """The full reply body (`CON ...` or `END ...`) for a hop."""
         started = time.perf_counter()
         begin = self.store.begin(hop.session_id, hop.phone, self.menu_name)
+        budget.note_language(_language(begin))
         record = begin.record
         if record is not None and hop.text in record.replies:
             if begin.token:
@@ -165,6 +166,7 @@ class UssdService:
         return version
 
     def _turn(self, hop: Hop, begin: Begin, record: Record, stack: ExitStack):
+        budget.check()  # a hop that waited out its budget on Redis does nothing more
         tx = _LazyTransaction(self.db, stack)
         ctx = engine.Context(lambda name, vals, lang: self.sources.items(tx.session(), name, vals, lang))
         fresh = False
@@ -344,6 +346,9 @@ class _LazyTransaction:
         return self._session
 
     def commit(self) -> None:
-        """Commit the hop's SQL; `after_commit` work is run by the caller after."""
+        """Commit the hop's SQL; `after_commit` work is run by the caller after.
+        Past the hop's budget nothing is committed (`budget.check` raises):
+        its caller was told to try again."""
         if self._session is not None:
+            budget.check()
             self._session.commit()

@@ -17,6 +17,7 @@ from gateway.payments import jobs as payment_jobs
 from gateway.sms import queue as queues
 from gateway.sms import texts as smstexts
 from gateway.ussd import menustore
+from gateway.ussd.budget import BoundedHops
 from gateway.ussd.hop import UssdService
 from gateway.ussd.sessions import SessionStore
 from menus.loader import MenuCache
@@ -33,13 +34,17 @@ class Services:
     menus: MenuCache
     ussd: UssdService
     sms_texts: smstexts.PublishedSmsTexts  # what every session of `db` renders SMS with
+    hops: BoundedHops  # `ussd` within USSD_HOP_BUDGET_SECONDS: what the provider's callback calls
 
 
 def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:
     """Connections and services for `settings` (no IO yet: clients connect lazily)."""
-    db = Database(settings.database_url)
+    bounds = settings.bounds
+    db = Database(settings.database_url, pg_connect_args=bounds.pg_connect_args())
     sms_texts = smstexts.use_published(db)
-    client = redis_client if redis_client is not None else redis_conn.connect(settings.redis_url)
+    client = redis_client if redis_client is not None else redis_conn.connect(
+        settings.redis_url, connect_timeout=bounds.redis_connect_timeout_ms / 1000,
+        socket_timeout=bounds.redis_socket_timeout_ms / 1000)
     store = SessionStore(client, settings.session_ttl_seconds, settings.resume_ttl_seconds)
     cache = MenuCache(menustore.CAPABILITIES)
     ussd = UssdService(store, db, cache, lambda message_id, pipe=None: queues.enqueue_sms(client, message_id, pipe),
@@ -47,7 +52,8 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
                        order_ttl=timedelta(minutes=settings.order_ttl_minutes), momo=settings.momo,
                        queue_payment=lambda payment_id: payment_jobs.enqueue(client, payment_id),
                        hops_per_minute=settings.access.hops_per_minute)
-    return Services(settings, db, client, store, cache, ussd, sms_texts)
+    return Services(settings, db, client, store, cache, ussd, sms_texts,
+                    BoundedHops(ussd, bounds.hop_budget_seconds))
 
 
 def prepare_database(db: Database) -> list[str]:

@@ -27,7 +27,7 @@ def callback() -> Response:
     if isinstance(hop, str):
         log.info("ussd callback refused: %s", hop)
         return _plain(f"bad request: {hop}", 400)
-    service = current_app.extensions["isoko"].ussd
+    service = current_app.extensions["isoko"].hops  # answers within USSD_HOP_BUDGET_SECONDS
     try:
         body = service.answer(hop)
     except Exception:

@@ -1,0 +1,119 @@
+"""A hop's time budget: a reply within `USSD_HOP_BUDGET_SECONDS`, whatever
+Redis or the database do.
+
+Timeouts bound each blocking call (`gateway.core.bounds`), but a frozen
+server (SIGSTOP, a stalled disk, a partition that drops no packet) holds a
+PostgreSQL query past any server-side timeout, and libpq has no read
+timeout. So `BoundedHops` runs each hop on a pool thread and waits for it
+at most the budget; past it, the caller gets `TIMED_OUT` in the language the
+hop had found so far. The hop's thread carries on alone and checks the same
+deadline between steps (`check`): past the deadline it commits nothing, so
+a caller told "try again" finds nothing half-done. One ambiguity is left and
+stated in docs/reliability.md: a COMMIT sent just before the server froze
+is applied when it thaws, after the caller got the END.
+
+Hops that find every pool thread busy wait in the pool's queue; one that
+starts past its deadline returns at once, so a long freeze costs threads
+(at most `threads`) and never a growing backlog of work.
+"""
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextvars import ContextVar
+
+log = logging.getLogger(__name__)
+
+# The END past the budget. The rw wording is in GLOSSARY.md's "To review".
+TIMED_OUT = {
+    "rw": "Mutwihanganire, serivisi iratinda. Mwongere muhamagare mu kanya.",
+    "en": "Sorry, this is taking too long. Please dial again in a moment.",
+    "fr": "Désolé, le service est lent. Recomposez dans un instant.",
+}
+# Kept back from the budget for what follows the wait: the view, the WSGI
+# server and the network, so the whole answer stays within the budget.
+MARGIN_SECONDS = 0.25
+DEFAULT_THREADS = 32
+
+_CURRENT: ContextVar["Deadline | None"] = ContextVar("isoko_hop_deadline", default=None)
+
+
+class BudgetExceeded(Exception):
+    """The hop's budget ran out: nothing may be committed any more."""
+
+
+class Deadline:
+    """When a hop's budget ends, and the caller's language once known."""
+
+    def __init__(self, seconds: float, clock=time.monotonic):
+        self.clock = clock
+        self.at = clock() + seconds
+        self.lang: str | None = None
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - self.clock())
+
+    def expired(self) -> bool:
+        return self.clock() >= self.at
+
+
+def check() -> None:
+    """Raise `BudgetExceeded` when the running hop is past its deadline
+    (nothing outside a bounded hop: the simulator, tests, the CLI)."""
+    deadline = _CURRENT.get()
+    if deadline is not None and deadline.expired():
+        raise BudgetExceeded("the hop's budget ran out")
+
+
+def note_language(lang: str | None) -> None:
+    """Tell the waiting caller the language to answer a timeout in."""
+    deadline = _CURRENT.get()
+    if deadline is not None and lang:
+        deadline.lang = lang
+
+
+def timed_out(lang: str | None) -> str:
+    """The END past the budget, in `lang` (Kinyarwanda when unknown)."""
+    return "END " + TIMED_OUT.get(lang or "rw", TIMED_OUT["rw"])
+
+
+class BoundedHops:
+    """`answer(hop)` like `UssdService.answer`, within `seconds` always.
+    Exceptions of the hop reach the caller as they would unbounded."""
+
+    def __init__(self, service, seconds: float, *, threads: int = DEFAULT_THREADS):
+        self.service, self.seconds = service, seconds
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="isoko-hop")
+
+    def answer(self, hop) -> str:
+        """The hop's reply, or `timed_out` when it is not ready in time."""
+        started = time.perf_counter()
+        deadline = Deadline(self.seconds)
+        # The hop runs in a copy of the caller's context: what the request
+        # set (the web framework's request, the simulator's draft flag) is
+        # what the hop sees, as if it ran on the caller's own thread.
+        context = contextvars.copy_context()
+        future = self.pool.submit(context.run, self._run, hop, deadline)
+        try:
+            return future.result(timeout=max(0.0, deadline.remaining() - MARGIN_SECONDS))
+        except FutureTimeout:
+            log.warning("ussd hop past its %.1f s budget: answered END (session=%s)",
+                        self.seconds, hop.session_id[:40])
+            self.service.observe("timeout", started)
+            return timed_out(deadline.lang)
+
+    def _run(self, hop, deadline: Deadline) -> str:
+        if deadline.expired():  # queued behind stuck hops: its caller has its END already
+            return timed_out(deadline.lang)
+        token = _CURRENT.set(deadline)
+        try:
+            return self.service.answer(hop)
+        finally:
+            _CURRENT.reset(token)
+
+    def shutdown(self) -> None:
+        """Stop taking hops; threads still stuck finish on their own."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
