@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import redis
 
+from gateway.ussd import profiles
+
 PREFIX = "isoko:ussd"
 LOCK_MS = 10_000  # the provider gives up after ~10 s; a hop never holds longer
 REPLIES_KEPT = 6
@@ -100,6 +102,8 @@ class Begin:
     head: int | None
     # This phone's hops in the current clock minute, this one included.
     hops_this_minute: int = 1
+    # The caller's producer profile (gateway.ussd.profiles), None on a miss.
+    profile: dict | None = None
 
 
 class SessionStore:
@@ -113,8 +117,9 @@ class SessionStore:
         return f"{PREFIX}:s:{session_id}", f"{PREFIX}:l:{session_id}", f"{PREFIX}:r:{phone}"
 
     def begin(self, session_id: str, phone: str, menu: str) -> Begin:
-        """Take the session's lock, read everything a hop needs and count the
-        phone's hop (1 round trip). Every hop counts, a retransmission too:
+        """Take the session's lock, read everything a hop needs (the
+        caller's producer profile included) and count the phone's hop (1
+        round trip). Every hop counts, a retransmission too:
         the limit is about what reaches the gateway."""
         skey, lkey, rkey = self._keys(session_id, phone)
         qkey = f"{PREFIX}:q:{phone}:{int(time.time() // RATE_WINDOW)}"
@@ -126,9 +131,11 @@ class SessionStore:
         pipe.get(head_key(menu))
         pipe.incr(qkey)
         pipe.expire(qkey, RATE_TTL)
-        locked, raw, resume, head, hops, _ = pipe.execute()
+        pipe.get(profiles.key(phone))
+        locked, raw, resume, head, hops, _, profile = pipe.execute()
         return Begin(token if locked else None, Record.loads(raw),
-                     json.loads(resume) if resume else None, int(head) if head else None, int(hops))
+                     json.loads(resume) if resume else None, int(head) if head else None, int(hops),
+                     profiles.loads(profile))
 
     def finish(self, session_id: str, phone: str, record: Record, *, snapshot: dict | None,
                keep_snapshot: bool, extra=(), failed: bool = False) -> None:
