@@ -10,7 +10,7 @@ from datetime import timedelta
 import redis
 
 from gateway.core import redis_conn
-from gateway.core.db import Database
+from gateway.core.db import Database, pool_limits
 from gateway.core.settings import Settings
 from gateway.market.seed import seed
 from gateway.payments import jobs as payment_jobs
@@ -37,9 +37,9 @@ class Services:
 
 def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:
     """Connections and services for `settings` (no IO yet: clients connect lazily)."""
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, pool_limits(settings))
     sms_texts = smstexts.use_published(db)
-    client = redis_client if redis_client is not None else redis_conn.connect(settings.redis_url)
+    client = redis_client if redis_client is not None else redis_conn.client_for(settings)
     store = SessionStore(client, settings.session_ttl_seconds, settings.resume_ttl_seconds)
     cache = MenuCache(menustore.CAPABILITIES)
     ussd = UssdService(store, db, cache, lambda message_id, pipe=None: queues.enqueue_sms(client, message_id, pipe),

@@ -8,7 +8,7 @@ import threading
 from redis import Redis
 
 from gateway.core import jobs
-from gateway.core.redis_conn import connect
+from gateway.core.redis_conn import client_for
 from gateway.core.settings import Settings
 from gateway.sms import sweep
 from gateway.sms import texts as smstexts
@@ -34,6 +34,6 @@ def standalone(settings: Settings) -> None:
     """`gateway worker`: every queue, RQ's scheduler and the periodic tasks
     (SMS retries, sweep, order expiry), until stopped."""
     configure(settings)
-    connection = connect(settings.redis_url)
+    connection = client_for(settings)
     sweep.restart(jobs.database(), connection)
     runner.run_worker(connection)
