@@ -346,5 +346,7 @@ class _LazyTransaction:
 
     def commit(self) -> None:
         """Commit the hop's SQL; `after_commit` work is run by the caller after."""
-        if self._session is not None:
+        # A session no statement used has nothing to commit (a first hop
+        # answered from the cached profile): skip SQLAlchemy's empty commit.
+        if self._session is not None and self._session.in_transaction():
             self._session.commit()
