@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import OperationalError
 
-from gateway.core.db import Database
-from gateway.core.redis_conn import connect
+from gateway.core.db import Database, pool_limits
+from gateway.core.redis_conn import client_for
 from gateway.core.settings import Settings, SettingsError
 from gateway.web.services import Services, build_services
 
@@ -31,7 +31,7 @@ def upgrade_or_fail(database: Database, prepare=Database.upgrade) -> None:
 
 def database_unmigrated() -> Database:
     """The configured database, as it is."""
-    return Database(settings().database_url)
+    return Database(settings().database_url, pool_limits(settings()))
 
 
 def database() -> Database:
@@ -51,4 +51,4 @@ def services() -> Services:
 
 def redis():
     """The configured Redis (the embedded store when REDIS_URL is unset)."""
-    return connect(settings().redis_url)
+    return client_for(settings())

@@ -25,10 +25,10 @@ from gateway.sms.models import Message, MessageStatus
 def _redis():
 
     settings = _settings()
-    if settings.redis_url is None:
+    if settings.embedded_redis:
         raise click.ClickException("REDIS_URL is required (the embedded store lives inside "
                                    "`gateway serve` and cannot be reached from here)")
-    return redis_conn.connect(settings.redis_url)
+    return redis_conn.client_for(settings)
 
 
 

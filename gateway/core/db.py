@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +42,42 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
-def build_engine(url: str | URL, pg_connect_args: dict[str, Any] | None = None) -> Engine:
+@dataclass(frozen=True)
+class PoolLimits:
+    """A server database's connection pool in one process: `size` kept open,
+    `overflow` more opened under load, a checkout waits `timeout` seconds at
+    most (then raises, and the hop answers its polite END). Defaults fit
+    gunicorn's 2 workers x 4 threads: a thread holds one connection per hop."""
+
+    size: int = 4
+    overflow: int = 2
+    timeout: float = 3.0
+
+
+def pool_limits(settings) -> PoolLimits:
+    """The pool `Settings` ask for (DB_POOL_SIZE, DB_MAX_OVERFLOW, DB_POOL_TIMEOUT)."""
+    return PoolLimits(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout)
+
+
+def build_engine(url: str | URL, pool: PoolLimits | None = None,
+                 pg_connect_args: dict[str, Any] | None = None) -> Engine:
     """Create (without connecting) an engine tuned for the URL's backend.
 
+    `pool` bounds a server database's connections in this process;
     `pg_connect_args` (PostgreSQL only; SQLite ignores it) is what every
     connection is opened with: `TimeBounds.pg_connect_args()`, the connect,
     statement and lock timeouts that keep a hop within its budget."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
-    return create_engine(parsed, pool_pre_ping=True, connect_args=_pg_args(parsed, pg_connect_args))
+    return create_engine(parsed, pool_pre_ping=True, connect_args=_pg_args(parsed, pg_connect_args),
+                         **_pool_options(pool or PoolLimits()))
+
+
+def _pool_options(pool: PoolLimits) -> dict[str, Any]:
+    # A bounded pool: N processes never open more than N x (size + overflow)
+    # connections, whatever the traffic, so max_connections can be sized.
+    return {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout}
 
 
 def _pg_args(url: URL, extra: dict[str, Any] | None) -> dict[str, Any]:
@@ -128,9 +155,10 @@ class Database:
     session (the published SMS texts, `gateway.sms.texts.use_published`).
     """
 
-    def __init__(self, url: str, *, pg_connect_args: dict[str, Any] | None = None) -> None:
+    def __init__(self, url: str, pool: PoolLimits | None = None, *,
+                 pg_connect_args: dict[str, Any] | None = None) -> None:
         self.url = normalize_url(url)
-        self.engine = build_engine(self.url, pg_connect_args)
+        self.engine = build_engine(self.url, pool, pg_connect_args)
         self.info: dict[str, object] = {}
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
 

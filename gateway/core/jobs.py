@@ -22,7 +22,7 @@ from typing import Any
 
 from rq import get_current_job
 
-from gateway.core.db import Database
+from gateway.core.db import Database, pool_limits
 from gateway.core.settings import Settings, SmsConfig
 
 
@@ -84,7 +84,8 @@ def database() -> Database:
             url = ctx.database_url or os.environ.get("DATABASE_URL")
             if not url:
                 raise RuntimeError("gateway.core.jobs: call configure() or set DATABASE_URL")
-            ctx.database, ctx.database_pid = Database(url), os.getpid()
+            pool = pool_limits(ctx.settings) if ctx.settings is not None else None
+            ctx.database, ctx.database_pid = Database(url, pool), os.getpid()
             if ctx.prepare is not None:
                 ctx.prepare(ctx.database)
         return ctx.database

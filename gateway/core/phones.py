@@ -11,6 +11,7 @@ neither is a number anyone texted from, so both are refused before it runs.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -76,6 +77,20 @@ def normalize_provider(raw: str) -> str:
     (the provider drops the `+` of foreign numbers at times); the rule on
     characters is `normalize`'s. Raises `InvalidPhone` like `normalize`.
     """
+    if isinstance(raw, str) and len(raw) <= _MAX_RAW_LENGTH:
+        return _provider_cached(raw)
+    return _normalize_provider(raw)
+
+
+# Every hop parses its caller's number, and callers dial again and again:
+# the parse is a pure function of the text, so recent answers are kept
+# (bounded; a refused number raises and is not kept).
+@functools.lru_cache(maxsize=8192)
+def _provider_cached(raw: str) -> str:
+    return _normalize_provider(raw)
+
+
+def _normalize_provider(raw: str) -> str:
     try:
         return normalize(raw)
     except InvalidPhone:

@@ -242,6 +242,16 @@ class Settings:
 
     database_url: str = field(default_factory=_default_database_url)
     redis_url: str | None = None
+    # Redis through Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_MASTER): the
+    # master is asked of the sentinels, and asked again after a failover.
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str | None = None
+    # Each process's PostgreSQL pool (SQLite ignores them): at most
+    # db_pool_size + db_max_overflow connections; a hop waits at most
+    # db_pool_timeout seconds for one, then gets the polite END.
+    db_pool_size: int = 4
+    db_max_overflow: int = 2
+    db_pool_timeout: float = 3.0
     secret_key: str = field(default_factory=_generated_secret)
     ussd_service_code: str = DEFAULT_SERVICE_CODE
     callback_token: str | None = None
@@ -277,8 +287,9 @@ class Settings:
 
     @property
     def embedded_redis(self) -> bool:
-        """True when no REDIS_URL is set: use the in-process store (single process only)."""
-        return self.redis_url is None
+        """True when neither REDIS_URL nor REDIS_SENTINELS is set: use the
+        in-process store (single process only)."""
+        return self.redis_url is None and not self.redis_sentinels
 
     @property
     def production(self) -> bool:
@@ -321,6 +332,8 @@ class Settings:
         values = {
             "database_url": reader.database_url(),
             "redis_url": reader.redis_url(),
+            **reader.sentinels(),
+            **reader.db_pool(),
             "secret_key": reader.secret_key(mode),
             "ussd_service_code": reader.service_code(),
             "callback_token": reader.callback_token(),
@@ -418,6 +431,32 @@ class _Reader:
         if url is not None and urlsplit(url).scheme not in _REDIS_SCHEMES:
             self.problem("REDIS_URL", "must start with redis://, rediss:// or unix://")
         return url
+
+    def sentinels(self) -> dict:
+        """REDIS_SENTINELS ("host:port,host:port") and REDIS_SENTINEL_MASTER,
+        both or neither."""
+        raw, master = self.get("REDIS_SENTINELS"), self.get("REDIS_SENTINEL_MASTER")
+        if raw is None:
+            if master is not None:
+                self.problem("REDIS_SENTINEL_MASTER", "needs REDIS_SENTINELS")
+            return {}
+        nodes = []
+        for part in raw.split(","):
+            host, _, port = part.strip().rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                self.problem("REDIS_SENTINELS", f"must be host:port,host:port..., got {part.strip()!r}")
+                continue
+            nodes.append((host, int(port)))
+        if master is None:
+            self.problem("REDIS_SENTINEL_MASTER", "must name the master the sentinels watch")
+        return {"redis_sentinels": tuple(nodes), "redis_sentinel_master": master}
+
+    def db_pool(self) -> dict:
+        """DB_POOL_SIZE, DB_MAX_OVERFLOW, DB_POOL_TIMEOUT (seconds)."""
+        timeout = self.integer("DB_POOL_TIMEOUT", 3, 1, 30)
+        return {"db_pool_size": self.integer("DB_POOL_SIZE", 4, 1, 100),
+                "db_max_overflow": self.integer("DB_MAX_OVERFLOW", 2, 0, 100),
+                "db_pool_timeout": float(timeout)}
 
     def secret_key(self, mode: str) -> str:
         key = self.get("SECRET_KEY")

@@ -23,7 +23,7 @@ from gateway.market import service as market
 from gateway.market import want_jobs, wants
 from gateway.orders import service as orders
 from gateway.payments import trade
-from gateway.ussd import market_actions
+from gateway.ussd import market_actions, profiles
 from gateway.ussd.sources import listing_offer_values, order_values, party_values
 
 
@@ -46,6 +46,7 @@ class ActionEnv:
     # The Redis client whose pipeline `after_commit` work writes to (the
     # wants' matching jobs are queued on it); None where no job is queued.
     redis: object = None
+    profile: dict | None = None  # the caller's cached producer profile (gateway.ussd.profiles)
 
     def idem_key(self) -> str:
         """Stable for a (sessionId, text): a hop retried after a crash between
@@ -73,19 +74,38 @@ def shown_name(name: str, width: int = NAME_SHOWN) -> str:
 
 def identify(env: ActionEnv, values: dict) -> Result:
     """Registered or new; a registered seller who dialled an order's string
-    (`dial_order` set from the service code) goes straight to that order."""
-    producer = market.find_producer(env.session, env.phone)
-    if producer is None:
-        return "new", {}
-    found = {"producer_id": producer.id, "name": shown_name(producer.name),
-             "lang": str(producer.language), "district": str(producer.district_id)}
+    (`dial_order` set from the service code) goes straight to that order.
+    A phone whose profile is cached costs no SQL; a miss reads the producer
+    and caches the profile after the commit."""
+    found = env.profile
+    if found is None:
+        producer = market.find_producer(env.session, env.phone)
+        if producer is None:
+            return "new", {}
+        found = _profile(producer)
+        _cache_profile(env, found)
     return ("order" if values.get("dial_order") else "registered"), found
+
+
+def _profile(producer) -> dict:
+    """The session values that say who a registered caller is."""
+    return {"producer_id": producer.id, "name": shown_name(producer.name),
+            "lang": str(producer.language), "district": str(producer.district_id)}
+
+
+def _cache_profile(env: ActionEnv, found: dict) -> None:
+    """Write the caller's profile on the pipeline that saves the session,
+    once the SQL it came from is committed."""
+    phone = env.phone
+    env.after_commit.append(lambda pipe: profiles.put(pipe, phone, found))
 
 
 def register(env: ActionEnv, values: dict) -> Result:
     producer = market.register_producer(
         env.session, phone=env.phone, name=values["name"], district_id=int(values["district"]),
         language=values.get("lang", "rw"), consented_at=datetime.now(timezone.utc))
+    # The producer may be one registered before (a redial): cache what SQL holds.
+    _cache_profile(env, _profile(producer))
     return "ok", {"producer_id": producer.id, "name": shown_name(producer.name)}
 
 

@@ -178,7 +178,7 @@ class UssdService:
         else:
             menu = self._menu(record.state["ver"], record.state.get("menu"))
             turn = engine.step(menu, record.state, _new_input(record.text or "", hop.text), ctx)
-        turn = self._run_actions(menu, turn, hop, tx, ctx)
+        turn = self._run_actions(menu, turn, hop, tx, ctx, begin.profile)
         if fresh:
             turn = _way_home(menu, turn, ctx)
             if begin.record is None and hop.text and "dial_order" not in turn.state["vals"]:
@@ -224,7 +224,8 @@ class UssdService:
             return engine.start(fresh, self._start_values(hop), ctx), fresh, True
         return _Offer(menu, record.offer, "invalid"), menu, False
 
-    def _run_actions(self, menu: Menu, turn, hop: Hop, tx: "_LazyTransaction", ctx):
+    def _run_actions(self, menu: Menu, turn, hop: Hop, tx: "_LazyTransaction", ctx,
+                     profile: dict | None = None):
         """Carry out the turn's actions (they may chain) inside the hop's transaction."""
         env = None
         for _ in range(engine.MAX_CHAIN):
@@ -236,7 +237,7 @@ class UssdService:
                     session_id=hop.session_id, text=hop.text, queue_sms=self.queue_sms,
                     service_code=self.service_code, order_ttl=self.order_ttl,
                     after_commit=tx.after_commit, momo=self.momo, queue_payment=self.queue_payment,
-                    redis=self.store.client)
+                    redis=self.store.client, profile=profile)
             outcome, values = actions.run(turn.action.name, env, turn.action.values)
             turn = engine.resume(menu, turn.state, outcome, values, ctx)
         raise engine.EngineError("too many chained actions")
@@ -349,6 +350,8 @@ class _LazyTransaction:
         """Commit the hop's SQL; `after_commit` work is run by the caller after.
         Past the hop's budget nothing is committed (`budget.check` raises):
         its caller was told to try again."""
-        if self._session is not None:
+        # A session no statement used has nothing to commit (a first hop
+        # answered from the cached profile): skip SQLAlchemy's empty commit.
+        if self._session is not None and self._session.in_transaction():
             budget.check()
             self._session.commit()

@@ -23,13 +23,39 @@ from __future__ import annotations
 import json
 import secrets
 import time
+import zlib
 from dataclasses import dataclass, field
 
 import redis
 
+from gateway.ussd import profiles
+
 PREFIX = "isoko:ussd"
 LOCK_MS = 10_000  # the provider gives up after ~10 s; a hop never holds longer
-REPLIES_KEPT = 6
+# Replies kept for retransmissions: this hop's and the two before (a late
+# duplicate of an earlier hop still gets its own answer). The provider
+# retries a hop only until it is answered, so older ones do not come back;
+# each costs up to ~160 bytes before compression.
+REPLIES_KEPT = 3
+# Records and snapshots longer than this are stored compressed; shorter
+# ones as plain JSON.
+PACK_OVER = 200
+# Compressed records start with this byte, then raw deflate primed with
+# PACK_DICT: the JSON names every record repeats, so a journey's record
+# takes about a third of its JSON instead of a half with plain zlib. The
+# dictionary is part of the stored format: never edit it; add PACK_DICT_2
+# under a new first byte instead (`unpack` must read both while old
+# records live, i.e. one session TTL).
+PACK_V1 = b"\x01"
+PACK_DICT = (
+    b'"hist":["main","sell_product","sell_quantity","sell_price","buy_product","buy_offer",'
+    b'"my_listings","my_orders","prices_product","my_alerts"],"shown":null,"end":false,"opts":[0,0]},'
+    b'"product_label":"","product_unit":"kg","product_ref":,"quantity":,"price_area":"Rwanda",'
+    b'"price_now":"","price":,"price_low":,"price_high":,"price_ref":,"name":"","district":"",'
+    b'"product":"","lang":"rw","lang":"en","producer_id":,"network":"63510","vals":{"phone":"+25078'
+    b'","scr":"","pg":0,{"state":{"st":{"menu":"marketplace","ver":"t":"","rep":{"CON ","END ",'
+    b'"\\n0. Back","o":null,"n":'
+)
 # A head read back from SQL is cached this long (see SessionStore.set_head).
 HEAD_TTL = 10
 HOPS_STREAM = f"{PREFIX}:hops"
@@ -55,6 +81,27 @@ def hop_summary(session_id: str, record: "Record", *, failed: bool, at: float) -
             "n": str(record.hops), "l": str(state.get("vals", {}).get("lang") or "")}
 
 
+def pack(text: str) -> bytes:
+    """The stored form of a record or snapshot's JSON: compressed when long
+    (PACK_V1), else the JSON itself; `unpack` tells them apart by the first
+    byte (and reads the plain JSON written before compression)."""
+    data = text.encode()
+    if len(data) <= PACK_OVER:
+        return data
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -15, zdict=PACK_DICT)
+    return PACK_V1 + deflate.compress(data) + deflate.flush()
+
+
+def unpack(raw: bytes | str) -> str:
+    """The JSON `pack` stored."""
+    if isinstance(raw, str):
+        return raw
+    if raw[:1] == PACK_V1:
+        inflate = zlib.decompressobj(-15, zdict=PACK_DICT)
+        return (inflate.decompress(raw[1:]) + inflate.flush()).decode()
+    return raw.decode()
+
+
 def head_key(menu: str) -> str:
     """Where the published version of a menu is cached for every process."""
     return f"isoko:menu:head:{menu}"
@@ -71,16 +118,21 @@ class Record:
     offer: dict | None = None
     hops: int = 0
 
-    def dumps(self) -> str:
-        return json.dumps({"st": self.state, "t": self.text, "r": self.reply, "rep": self.replies,
-                           "o": self.offer, "n": self.hops}, separators=(",", ":"))
+    def dumps(self) -> bytes:
+        """The stored form (`pack`ed JSON); the last reply is kept once, in
+        `replies` under the last text."""
+        return pack(json.dumps({"st": self.state, "t": self.text, "rep": self.replies,
+                                "o": self.offer, "n": self.hops}, separators=(",", ":"),
+                               ensure_ascii=False))
 
     @classmethod
-    def loads(cls, raw: bytes | None) -> "Record | None":
+    def loads(cls, raw: bytes | str | None) -> "Record | None":
         if raw is None:
             return None
-        d = json.loads(raw)
-        return cls(d.get("st"), d.get("t"), d.get("r"), d.get("rep") or {}, d.get("o"), d.get("n", 0))
+        d = json.loads(unpack(raw))
+        replies = d.get("rep") or {}
+        reply = d.get("r", replies.get(d.get("t")))
+        return cls(d.get("st"), d.get("t"), reply, replies, d.get("o"), d.get("n", 0))
 
     def remember(self, text: str, reply: str) -> None:
         """Keep `reply` as the answer to `text`, and a bounded past."""
@@ -100,6 +152,8 @@ class Begin:
     head: int | None
     # This phone's hops in the current clock minute, this one included.
     hops_this_minute: int = 1
+    # The caller's producer profile (gateway.ussd.profiles), None on a miss.
+    profile: dict | None = None
 
 
 class SessionStore:
@@ -113,8 +167,9 @@ class SessionStore:
         return f"{PREFIX}:s:{session_id}", f"{PREFIX}:l:{session_id}", f"{PREFIX}:r:{phone}"
 
     def begin(self, session_id: str, phone: str, menu: str) -> Begin:
-        """Take the session's lock, read everything a hop needs and count the
-        phone's hop (1 round trip). Every hop counts, a retransmission too:
+        """Take the session's lock, read everything a hop needs (the
+        caller's producer profile included) and count the phone's hop (1
+        round trip). Every hop counts, a retransmission too:
         the limit is about what reaches the gateway."""
         skey, lkey, rkey = self._keys(session_id, phone)
         qkey = f"{PREFIX}:q:{phone}:{int(time.time() // RATE_WINDOW)}"
@@ -126,9 +181,11 @@ class SessionStore:
         pipe.get(head_key(menu))
         pipe.incr(qkey)
         pipe.expire(qkey, RATE_TTL)
-        locked, raw, resume, head, hops, _ = pipe.execute()
+        pipe.get(profiles.key(phone))
+        locked, raw, resume, head, hops, _, profile = pipe.execute()
         return Begin(token if locked else None, Record.loads(raw),
-                     json.loads(resume) if resume else None, int(head) if head else None, int(hops))
+                     json.loads(unpack(resume)) if resume else None, int(head) if head else None, int(hops),
+                     profiles.loads(profile))
 
     def finish(self, session_id: str, phone: str, record: Record, *, snapshot: dict | None,
                keep_snapshot: bool, extra=(), failed: bool = False) -> None:
@@ -145,7 +202,8 @@ class SessionStore:
             add(pipe)
         pipe.set(skey, record.dumps(), ex=self.ttl)
         if snapshot is not None:
-            pipe.set(rkey, json.dumps(snapshot, separators=(",", ":")), ex=self.resume_ttl)
+            pipe.set(rkey, pack(json.dumps(snapshot, separators=(",", ":"), ensure_ascii=False)),
+                     ex=self.resume_ttl)
         elif not keep_snapshot:
             pipe.delete(rkey)
         pipe.xadd(HOPS_STREAM, hop_summary(session_id, record, failed=failed, at=time.time()),

@@ -10,7 +10,7 @@ from datetime import timedelta
 import redis
 
 from gateway.core import redis_conn
-from gateway.core.db import Database
+from gateway.core.db import Database, pool_limits
 from gateway.core.settings import Settings
 from gateway.market.seed import seed
 from gateway.payments import jobs as payment_jobs
@@ -40,10 +40,10 @@ class Services:
 def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:
     """Connections and services for `settings` (no IO yet: clients connect lazily)."""
     bounds = settings.bounds
-    db = Database(settings.database_url, pg_connect_args=bounds.pg_connect_args())
+    db = Database(settings.database_url, pool_limits(settings), pg_connect_args=bounds.pg_connect_args())
     sms_texts = smstexts.use_published(db)
-    client = redis_client if redis_client is not None else redis_conn.connect(
-        settings.redis_url, connect_timeout=bounds.redis_connect_timeout_ms / 1000,
+    client = redis_client if redis_client is not None else redis_conn.client_for(
+        settings, connect_timeout=bounds.redis_connect_timeout_ms / 1000,
         socket_timeout=bounds.redis_socket_timeout_ms / 1000)
     store = SessionStore(client, settings.session_ttl_seconds, settings.resume_ttl_seconds)
     cache = MenuCache(menustore.CAPABILITIES)

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from gateway.core.db import Database, pool_limits
 from gateway.core.settings import Settings, SettingsError
 
 TOKEN = "cb-token-0123456789abcdef"
@@ -277,3 +278,30 @@ def test_the_delivery_guarantee_settings_are_read_and_checked_together():
     # A lease shorter than one send would hand live sends to the sweeper.
     with pytest.raises(SettingsError, match="SMS_LEASE_SECONDS: must be longer than one send"):
         Settings.from_env({"SMS_READ_TIMEOUT_SECONDS": "30", "SMS_LEASE_SECONDS": "20"})
+
+
+def test_sentinels_and_the_pool_are_read_and_checked():
+    settings = Settings.from_env({"REDIS_SENTINELS": "10.0.0.1:26379, sentinel-b:26380",
+                                  "REDIS_SENTINEL_MASTER": "isoko", "DB_POOL_SIZE": "8",
+                                  "DB_MAX_OVERFLOW": "0", "DB_POOL_TIMEOUT": "2"})
+    assert settings.redis_sentinels == (("10.0.0.1", 26379), ("sentinel-b", 26380))
+    assert settings.redis_sentinel_master == "isoko" and not settings.embedded_redis
+    assert (settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout) == (8, 0, 2.0)
+    defaults = Settings.from_env({})
+    assert defaults.redis_sentinels == () and defaults.embedded_redis
+    assert (defaults.db_pool_size, defaults.db_max_overflow, defaults.db_pool_timeout) == (4, 2, 3.0)
+    with pytest.raises(SettingsError) as bad:
+        Settings.from_env({"REDIS_SENTINELS": "10.0.0.1,x:99999", "DB_POOL_SIZE": "0",
+                           "DB_POOL_TIMEOUT": "60"})
+    problems = str(bad.value)
+    for name in ("REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "DB_POOL_SIZE", "DB_POOL_TIMEOUT"):
+        assert name in problems, problems
+    with pytest.raises(SettingsError, match="REDIS_SENTINEL_MASTER: needs REDIS_SENTINELS"):
+        Settings.from_env({"REDIS_SENTINEL_MASTER": "isoko"})
+
+
+def test_the_pool_bounds_a_postgresql_engine_and_leaves_sqlite_alone():
+    settings = Settings.from_env({"DB_POOL_SIZE": "3", "DB_MAX_OVERFLOW": "1", "DB_POOL_TIMEOUT": "2"})
+    pg = Database("postgresql://isoko@127.0.0.1:1/isoko", pool_limits(settings))
+    assert (pg.engine.pool.size(), pg.engine.pool._max_overflow, pg.engine.pool._timeout) == (3, 1, 2.0)
+    assert Database("sqlite://", pool_limits(settings)).dialect == "sqlite"

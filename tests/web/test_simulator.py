@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from gateway.ussd import menustore
 from gateway.ussd.models import MenuVersion
+from gateway.ussd.sessions import Record
 from gateway.operators.models import Draft
 from tests.ussd.helpers import Phone, option, register
 
@@ -178,10 +179,8 @@ def test_a_draft_is_dialled_only_on_request_and_published_nothing(gateway):
 
 
 def _state(gw, session_id: str) -> dict:
-    import json
-
     raw = gw.redis.get(f"isoko:ussd:s:{session_id}")
-    return json.loads(raw)["st"]
+    return Record.loads(raw).state
 
 
 def test_a_draft_session_keeps_its_draft_when_the_draft_changes(gateway):

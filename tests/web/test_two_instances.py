@@ -3,12 +3,12 @@ a publish or rollback through one reaches new sessions on the other at once,
 while a session started before it finishes on the version it started with."""
 from __future__ import annotations
 
-import json
 
 import pytest
 import redis
 
 from gateway.ussd import menustore
+from gateway.ussd.sessions import Record
 from tests.ussd.helpers import Phone, option, register
 
 SHIPPED = menustore.SHIPPED.joinpath("marketplace.yaml").read_text(encoding="utf-8")
@@ -28,7 +28,7 @@ def two(gateway_factory, redis_url):
 
 def pinned_version(gw, phone: Phone) -> int:
     """The menu version the phone's current session is pinned to."""
-    return json.loads(gw.redis.get(f"isoko:ussd:s:{phone.session}"))["st"]["ver"]
+    return Record.loads(gw.redis.get(f"isoko:ussd:s:{phone.session}")).state["ver"]
 
 
 def publish(gw, source: str) -> int:
