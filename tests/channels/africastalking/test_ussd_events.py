@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select
 
 from gateway.ussd.models import UssdSessionLog
-from gateway.ussd.sessions import PREFIX
+from gateway.ussd.sessions import PREFIX, Record
 from tests.ussd.helpers import Phone, option
 
 URL = "/at/ussd/events"
@@ -58,10 +58,8 @@ def test_a_notification_is_stored_with_the_last_screen(gateway):
 
 
 def _screen_in_redis(gateway, session_id: str) -> str | None:
-    import json
-
     raw = gateway.redis.get(f"{PREFIX}:s:{session_id}")
-    return json.loads(raw)["st"]["scr"] if raw else None
+    return Record.loads(raw).state["scr"] if raw else None
 
 
 def test_a_repeat_updates_the_row_and_keeps_the_screen(gateway):
