@@ -36,7 +36,7 @@ PRODUCTS = [engine.Item("1", "Coffee cherry", {"unit": "kg", "ref": 700}),
 GRADES = [engine.Item("A", "Grade A"), engine.Item("B", "Grade B")]
 # One whole journey: language, name, district (paged), consent, sell with grade.
 INPUTS = ["2", "Jean Bosco", "98", "3", "1", "1", "2", "1", "50kg", "3000", "1"]
-OUTCOMES = {"identify": ("new", {}), "register": ("ok", {"producer_id": 1}),
+OUTCOMES = {"identify": ("new", {}), "register": ("ok", {"producer_id": 1}), "market_now": ("none", {}),
             "price_listing": ("ok", {"total": 150000}), "create_listing": ("ok", {"listing_code": "123456"})}
 
 
