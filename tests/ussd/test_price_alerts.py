@@ -35,9 +35,11 @@ def alerts_env(gateway, restore_signals):
 from tests.sim.fixtures import restore_signals  # noqa: E402,F401
 
 
-def _subscribe(gateway, lang: str = "English", number: str = FARMER) -> Phone:
+def _subscribe(gateway, lang: str = "English", number: str = FARMER, new: bool = True) -> Phone:
+    """Prices -> Coffee cherry -> Alert me, registering the phone first when `new`."""
     phone = Phone(gateway.http, number=number, session=f"a{number[-3:]}")
-    register(phone, lang=lang)
+    if new:
+        register(phone, lang=lang)
     body = phone.hop(option(phone.dial(), {"English": "Prices", "Francais": "Prix"}[lang]))
     body = phone.hop(option(body, {"English": "Coffee cherry", "Francais": "Café cerise"}[lang]))
     done = phone.hop("1")  # Alert me
@@ -99,7 +101,7 @@ def test_stop_stops_alerts_and_start_restores_them(alerts_env):
 def test_the_alerts_menu_lists_and_removes_subscriptions(alerts_env):
     gateway = alerts_env
     phone = _subscribe(gateway)
-    _subscribe(gateway)  # twice: still one subscription
+    _subscribe(gateway, new=False)  # twice: still one subscription
     with gateway.db.session() as s:
         assert len(s.scalars(select(PriceAlert)).all()) == 1
     body = phone.hop(option(phone.dial(), "Alerts"))
