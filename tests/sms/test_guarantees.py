@@ -106,14 +106,15 @@ def test_a_key_rotated_mid_batch_holds_and_every_message_goes_once_with_the_new_
 
 def test_after_a_provider_side_fix_the_next_attempt_succeeds_when_the_hold_ends(sms, monkeypatch):
     monkeypatch.setattr(context, "redis", lambda: sms.redis)
-    sms.configure(concurrency=4, hold_seconds=1)
+    # A hold long enough that a loaded machine's burst ends inside it (1 s did not).
+    sms.configure(concurrency=4, hold_seconds=4)
     ids = queue_batch(sms, 12)
     rotate_at(sms.sim, 4, "revoked")
     sms.burst()
     assert sms.sim.requests[-1].answer == "401" and len(sms.sim.received()) < 12
     sms.sim.api_key = API_KEY  # the key is valid again at the provider
     assert sms_jobs.tick() == "held"
-    assert wait_for(lambda: sms.redis.get(queues.HOLD_KEY) is None, timeout=3)
+    assert wait_for(lambda: sms.redis.get(queues.HOLD_KEY) is None, timeout=8)
     assert sms_jobs.tick() == "woke"
     sms.burst()
     assert_each_sent_once(sms, ids)
