@@ -52,6 +52,26 @@ def decode_cursor(cursor: str, expected: str = _CURSOR_VERSION) -> int:
                        field="cursor") from None
 
 
+def own_newest_first(model, key_id: int, params, cursor_kind: str):
+    """A key's own rows of `model`, newest first, after `params.cursor` (a
+    cursor of `cursor_kind`), with `params.status` when given: one row more
+    than `params.limit`, so `keyset_page` can tell whether a next page exists."""
+    query = (select(model).where(model.api_key_id == key_id)
+             .order_by(model.id.desc()).limit(params.limit + 1))
+    if params.cursor:
+        query = query.where(model.id < decode_cursor(params.cursor, cursor_kind))
+    if params.status is not None:
+        query = query.where(model.status == params.status)
+    return query
+
+
+def keyset_page(rows: list, limit: int, cursor_kind: str) -> tuple[list, str | None]:
+    """The page of `rows` (read with one row more than `limit`) and the cursor
+    of the next page, None on the last."""
+    page = rows[:limit]
+    return page, (encode_cursor(page[-1].id, cursor_kind) if len(rows) > limit else None)
+
+
 def listing_json(listing: Listing, product: Product, district: str) -> outputs.Listing:
     return outputs.Listing(
         code=listing.code, product=outputs.ProductRef(code=product.code, name=product.name_en),

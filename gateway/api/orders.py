@@ -27,7 +27,7 @@ from gateway.api import outputs, validation
 from gateway.api.blueprint import api_key_id, bp, services
 from gateway.api.errors import ApiError
 from gateway.api.inputs import OrderHeaders, OrderPath, OrderRequest, OrdersQuery
-from gateway.api.listings import decode_cursor, encode_cursor, iso
+from gateway.api.listings import iso, keyset_page, own_newest_first
 from gateway.market.models import Listing, Producer, Product
 from gateway.market.rules import InvalidInput, MarketError, NotFound
 from gateway.orders import service as order_service
@@ -197,23 +197,14 @@ def create_order():
 def list_orders():
     """The key's own orders, newest first; keyset pages on the order id."""
     params = validation.query(OrdersQuery)
-    after = decode_cursor(params.cursor, ORDER_CURSOR) if params.cursor else None
-    query = (select(Order).where(Order.api_key_id == api_key_id())
-             .order_by(Order.id.desc()).limit(params.limit + 1))
-    if after is not None:
-        query = query.where(Order.id < after)
-    if params.status is not None:
-        query = query.where(Order.status == params.status)
+    query = own_newest_first(Order, api_key_id(), params, ORDER_CURSOR)
     if params.since is not None:
         query = query.where(Order.created_at >= _moment(params.since))
     if params.until is not None:
         query = query.where(Order.created_at < _moment(params.until))
     with services().db.session() as s:
-        rows = list(s.scalars(query))
-        page = rows[:params.limit]
-        answer = {"data": [order_json(s, order) for order in page],
-                  "next_cursor": (encode_cursor(page[-1].id, ORDER_CURSOR)
-                                  if len(rows) > params.limit else None)}
+        page, next_cursor = keyset_page(list(s.scalars(query)), params.limit, ORDER_CURSOR)
+        answer = {"data": [order_json(s, order) for order in page], "next_cursor": next_cursor}
     return jsonify(outputs.OrderPage.model_validate(answer).model_dump(mode="json"))
 
 

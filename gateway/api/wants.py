@@ -26,7 +26,7 @@ from gateway.api import outputs, validation
 from gateway.api.blueprint import api_key_id, bp, services
 from gateway.api.errors import ApiError
 from gateway.api.inputs import WantHeaders, WantPath, WantRequest, WantsQuery
-from gateway.api.listings import decode_cursor, encode_cursor, iso
+from gateway.api.listings import iso, keyset_page, own_newest_first
 from gateway.market import want_jobs, wants
 from gateway.market.models import District, Listing, Producer, Product
 from gateway.market.rules import InvalidInput
@@ -169,22 +169,12 @@ def _enqueue(want_id: int) -> None:
 def list_wants():
     """The key's own wants, newest first; keyset pages on the want id."""
     params = validation.query(WantsQuery)
-    after = decode_cursor(params.cursor, WANT_CURSOR) if params.cursor else None
-    query = (select(Want).where(Want.api_key_id == api_key_id())
-             .order_by(Want.id.desc()).limit(params.limit + 1))
-    if after is not None:
-        query = query.where(Want.id < after)
-    if params.status is not None:
-        query = query.where(Want.status == params.status)
+    query = own_newest_first(Want, api_key_id(), params, WANT_CURSOR)
+    if params.product is not None:
+        query = query.join(Product, Product.id == Want.product_id).where(Product.code == params.product)
     with services().db.session() as s:
-        if params.product is not None:
-            query = query.join(Product, Product.id == Want.product_id).where(
-                Product.code == params.product)
-        rows = list(s.scalars(query))
-        page = rows[:params.limit]
-        answer = {"data": wants_json(s, page),
-                  "next_cursor": (encode_cursor(page[-1].id, WANT_CURSOR)
-                                  if len(rows) > params.limit else None)}
+        page, next_cursor = keyset_page(list(s.scalars(query)), params.limit, WANT_CURSOR)
+        answer = {"data": wants_json(s, page), "next_cursor": next_cursor}
     return jsonify(outputs.WantPage.model_validate(answer).model_dump(mode="json"))
 
 
