@@ -274,19 +274,25 @@ def process_cpu_s(master: int) -> float:
     return total / CLOCK_TICKS
 
 
-def redis_counters() -> tuple[int, float]:
-    """(commands processed, CPU seconds) of the bench's Redis server so far."""
+def redis_counters() -> tuple[int, float, dict[str, int]]:
+    """(commands processed, CPU seconds, calls by command) of the bench's Redis server so far."""
     out = subprocess.run(["redis-cli", "-u", redis_server.BASE, "INFO", "all"], capture_output=True,
                          text=True, timeout=10, check=True).stdout
     info = dict(ln.split(":", 1) for ln in out.splitlines() if ":" in ln and not ln.startswith("#"))
-    return int(info["total_commands_processed"]), float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    calls = {k[len("cmdstat_"):]: int(re.search(r"calls=(\d+)", v).group(1))
+             for k, v in info.items() if k.startswith("cmdstat_")}
+    return (int(info["total_commands_processed"]), float(info["used_cpu_user"]) + float(info["used_cpu_sys"]),
+            calls)
 
 
 def costs(before: tuple, after: tuple, hops: int) -> dict:
-    """Per hop answered (wrk's requests): the system's CPU, the Redis server's commands and CPU, wrk's CPU."""
-    (cpu0, cmds0, rcpu0, wrk0), (cpu1, cmds1, rcpu1, wrk1) = before, after
+    """Per hop answered (wrk's requests): the system's CPU, the Redis server's
+    commands (in all and by command, the bench's own INFO left out) and CPU, wrk's CPU."""
+    (cpu0, cmds0, rcpu0, calls0, wrk0), (cpu1, cmds1, rcpu1, calls1, wrk1) = before, after
     per = max(hops, 1)
+    by_command = {name: (n - calls0.get(name, 0)) / per for name, n in calls1.items() if name != "info"}
     return {"cpu_ms_per_hop": (cpu1 - cpu0) * 1000 / per, "redis_cmds_per_hop": (cmds1 - cmds0 - 1) / per,
+            "redis_cmds_by_name_per_hop": {k: round(v, 3) for k, v in sorted(by_command.items()) if v >= 0.005},
             "redis_cpu_ms_per_hop": (rcpu1 - rcpu0) * 1000 / per, "wrk_cpu_ms_per_hop": (wrk1 - wrk0) * 1000 / per}
 
 
