@@ -9,9 +9,17 @@ USSD itself. Every run is bounded (wrk -d, a subprocess timeout) and every
 counted reply is checked by `bench/journey.lua`; a round with a bad reply
 fails the bench.
 
-The systems are interleaved, round after round: floor, then each Isoko kind.
-Results go to a JSON file (`--out`) that `bench/report.py` turns into
-docs/performance.md.
+The peers' 3-screen journey (`bench/peer_systems.py`) runs as three more
+kinds: Isoko on a menu of that journey (its own schema, Redis database and
+port), ussd-airflow-engine and ussd-menu-builder. A peer that is not installed
+(`bench/peers/install.sh`) or does not start is left out, with the reason
+printed and kept in the results; its figures are never made up.
+
+The systems are interleaved, round after round: floor, then each Isoko kind,
+then the 3-screen kinds (`--kinds` runs a subset; the floor always runs, as
+every ratio's yardstick). Each run also records the CPU the system's processes
+spent and the bench Redis server's commands and CPU, per hop. Results go to a
+JSON file (`--out`) that `bench/report.py` turns into docs/performance.md.
 """
 from __future__ import annotations
 
@@ -20,6 +28,7 @@ import json
 import os
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -31,19 +40,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import redis_server  # noqa: E402
+from bench import peer_systems, redis_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LUA = ROOT / "bench" / "journey.lua"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = os.environ.get("BENCH_PG_SCHEMA", "isoko_bench")
+PG_SCHEMA_3SCREEN = PG_SCHEMA + "_3screen"  # the 3-screen menu's gateway: its own menus and head
 # The bench's own Redis server (bench/redis_server.py): others' tests flush the shared one.
 ISOKO_REDIS_DB, FLOOR_REDIS_DB = redis_server.ISOKO_DB, redis_server.FLOOR_DB
-PORTS = {"floor": 18401, "isoko": 18402}
+# BENCH_PORT_OFFSET moves every system's port, for a second bench on one machine.
+PORTS = {system: port + int(os.environ.get("BENCH_PORT_OFFSET", "0"))
+         for system, port in {"floor": 18401, "isoko": 18402, **peer_systems.PORTS}.items()}
 KNOWN_PHONES = [f"+2507880{i:05d}" for i in range(200)]
 FAILED: list[str] = []  # rounds whose replies failed the check three times
 RUNS: list[str] = []  # the wrk runs so far, in order
+MASTERS: dict[str, int] = {}  # system -> pid of its master process (gunicorn's, Node's primary)
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SECRET = "bench-only-secret-key-not-for-production-0123456789"
 
 MENU = "CON Isoko\nHitamo"
@@ -79,6 +93,8 @@ KINDS = {
                                             {"phone": "%r", "steps": REGISTER},
                                             {"phone": "%u", "steps": NAV[:5]}],
             "note": "whole journeys in turn: sell, browse, register, abandoned registration"},
+    **{system: {"system": system, "journeys": peer_systems.JOURNEYS, "note": peer_systems.NOTE}
+       for system in peer_systems.SYSTEMS},
 }
 
 
@@ -96,12 +112,15 @@ def lua_journeys(kind: str, path: Path) -> None:
     path.write_text("journeys = {" + ",\n".join(out) + "}\n")
 
 
-def isoko_env() -> dict[str, str]:
-    """The environment of Isoko's web process and release step in the bench."""
-    pg = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{PG_SCHEMA}"
-    return {**os.environ, "DATABASE_URL": pg, "REDIS_URL": redis_server.url(ISOKO_REDIS_DB),
+def isoko_env(system: str = "isoko") -> dict[str, str]:
+    """The environment of Isoko's web process and release step in the bench:
+    `isoko` on the shipped menu, or `isoko_3screen` on the peers' journey."""
+    schema, db = (PG_SCHEMA, ISOKO_REDIS_DB) if system == "isoko" else (PG_SCHEMA_3SCREEN,
+                                                                          redis_server.ISOKO_3SCREEN_DB)
+    pg = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    return {**os.environ, "DATABASE_URL": pg, "REDIS_URL": redis_server.url(db),
             "SECRET_KEY": SECRET, "ALLOW_OPEN_CALLBACKS": "1", "USSD_HOPS_PER_MINUTE": "10000",
-            "LOG_LEVEL": "WARNING", "PORT": str(PORTS["isoko"])}
+            "LOG_LEVEL": "WARNING", "PORT": str(PORTS[system])}
 
 
 def floor_env() -> dict[str, str]:
@@ -117,33 +136,54 @@ def flush_redis(db: int) -> None:
                    capture_output=True)
 
 
-def bootstrap() -> None:
-    """A fresh schema and Redis DB, then the release step a deploy runs."""
-    psql(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE; CREATE SCHEMA "{PG_SCHEMA}"')
-    flush_redis(ISOKO_REDIS_DB)
+def bootstrap(systems: set[str]) -> None:
+    """For each Isoko system run: a fresh schema and Redis DB, then the release
+    step a deploy runs; the 3-screen gateway then gets its menu as a deploy
+    would publish one. The floor's and the peers' Redis DBs start empty."""
+    for system, schema in (("isoko", PG_SCHEMA), ("isoko_3screen", PG_SCHEMA_3SCREEN)):
+        if system not in systems:
+            continue
+        psql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"')
+        flush_redis(ISOKO_REDIS_DB if system == "isoko" else redis_server.ISOKO_3SCREEN_DB)
+        subprocess.run([str(BIN / "gateway"), "db", "upgrade"], env=isoko_env(system), cwd=ROOT, check=True,
+                       timeout=300, stdout=subprocess.DEVNULL)
+    if "isoko_3screen" in systems:
+        subprocess.run([str(BIN / "gateway"), "menus", "publish", "--note", "bench: the peers' 3-screen journey",
+                        str(peer_systems.MENU_FILE)], env=isoko_env("isoko_3screen"), cwd=ROOT, check=True,
+                       timeout=120, stdout=subprocess.DEVNULL)
     flush_redis(FLOOR_REDIS_DB)
-    subprocess.run([str(BIN / "gateway"), "db", "upgrade"], env=isoko_env(), cwd=ROOT, check=True,
-                   timeout=300, stdout=subprocess.DEVNULL)
+    flush_redis(redis_server.PEERS_DB)
 
 
 def start(system: str, workers: int = 2) -> subprocess.Popen:
-    """gunicorn with Isoko's config on the system's loopback port; waits until it answers."""
-    app = "gateway.web:create_app()" if system == "isoko" else "bench.floor:create_app()"
-    env = isoko_env() if system == "isoko" else floor_env()
-    env["WEB_CONCURRENCY"] = str(workers)
-    proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py",
-                             "--bind", f"127.0.0.1:{PORTS[system]}", "--access-logfile", "/dev/null", app],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    """The system on its loopback port, `workers` processes (gunicorn with
+    Isoko's config, or Node's cluster); waits until it answers. Its stderr goes
+    to a temporary file, kept for the reason when it never answers."""
+    if system in peer_systems.PEERS:
+        redis_url = redis_server.url(redis_server.PEERS_DB)
+        argv, env, cwd = peer_systems.launch(system, workers, PORTS[system], redis_url)
+    else:
+        app = "bench.floor:create_app()" if system == "floor" else "gateway.web:create_app()"
+        env = floor_env() if system == "floor" else isoko_env(system)
+        env["WEB_CONCURRENCY"] = str(workers)
+        argv, cwd = [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "--bind",
+                     f"127.0.0.1:{PORTS[system]}", "--access-logfile", "/dev/null", app], ROOT
+    errors = tempfile.TemporaryFile()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=errors,
                             start_new_session=True)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             post(system, "bench-ping", "+250790000000", "")
+            errors.close()
             return proc
         except OSError:
             time.sleep(0.3)
     stop(proc)
-    raise SystemExit(f"{system} did not answer within 60 s")
+    errors.seek(0)
+    tail = errors.read().decode(errors="replace").strip().splitlines()[-3:]
+    errors.close()
+    raise SystemExit(f"{system} did not answer within 60 s: {' | '.join(tail)}")
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -219,22 +259,70 @@ def worker_split(port: int) -> dict[str, int]:
     return split
 
 
+def process_cpu_s(master: int) -> float:
+    """CPU seconds (user + system, every thread) of `master` and its children so
+    far, from /proc/<pid>/stat; a child gone meanwhile counts nothing."""
+    total = 0
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for pid in [str(master), *children]:
+        try:
+            # Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def redis_counters() -> tuple[int, float, dict[str, int]]:
+    """(commands processed, CPU seconds, calls by command) of the bench's Redis server so far."""
+    out = subprocess.run(["redis-cli", "-u", redis_server.BASE, "INFO", "all"], capture_output=True,
+                         text=True, timeout=10, check=True).stdout
+    info = dict(ln.split(":", 1) for ln in out.splitlines() if ":" in ln and not ln.startswith("#"))
+    calls = {k[len("cmdstat_"):]: int(re.search(r"calls=(\d+)", v).group(1))
+             for k, v in info.items() if k.startswith("cmdstat_")}
+    return (int(info["total_commands_processed"]), float(info["used_cpu_user"]) + float(info["used_cpu_sys"]),
+            calls)
+
+
+def costs(before: tuple, after: tuple, hops: int) -> dict:
+    """Per hop answered (wrk's requests): the system's CPU, the Redis server's
+    commands (in all and by command, the bench's own INFO left out) and CPU, wrk's CPU."""
+    (cpu0, cmds0, rcpu0, calls0, wrk0), (cpu1, cmds1, rcpu1, calls1, wrk1) = before, after
+    per = max(hops, 1)
+    by_command = {name: (n - calls0.get(name, 0)) / per for name, n in calls1.items() if name != "info"}
+    return {"cpu_ms_per_hop": (cpu1 - cpu0) * 1000 / per, "redis_cmds_per_hop": (cmds1 - cmds0 - 1) / per,
+            "redis_cmds_by_name_per_hop": {k: round(v, 3) for k, v in sorted(by_command.items()) if v >= 0.005},
+            "redis_cpu_ms_per_hop": (rcpu1 - rcpu0) * 1000 / per, "wrk_cpu_ms_per_hop": (wrk1 - wrk0) * 1000 / per}
+
+
+def counters(system: str) -> tuple:
+    """The counters `costs` compares, read now."""
+    children = os.times()  # wrk's CPU: the only child waited for during a run (with ss)
+    return (process_cpu_s(MASTERS[system]), *redis_counters(), children.children_user + children.children_system)
+
+
 def wrk(kind: str, seconds: int, connections: int, run: int, tmp: Path) -> dict:
-    """One bounded wrk run of `kind`; the parsed BENCH line plus the connection split."""
+    """One bounded wrk run of `kind`; the parsed BENCH line plus the connection
+    split and the costs per hop (`costs`)."""
     table = tmp / f"{kind}.lua"
     lua_journeys(kind, table)
-    port = PORTS[KINDS[kind]["system"]]
+    system = KINDS[kind]["system"]
+    port = PORTS[system]
     cmd = ["wrk", f"-t{connections}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
            "-s", str(LUA), f"http://127.0.0.1:{port}", "--", str(table), str(run), kind]
+    before = counters(system)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(min(2.0, seconds / 2))
     split = worker_split(port)
     out, err = proc.communicate(timeout=seconds + 30)
+    after = counters(system)
     line = next((ln for ln in out.splitlines() if ln.startswith("BENCH ")), None)
     if line is None:
         raise SystemExit(f"wrk printed no result for {kind}: {out[-400:]} {err[-400:]}")
     result = json.loads(line[6:])
     result.update(kind=kind, run=run, split=split, hops_per_s=result["good"] / result["seconds"])
+    result.update(costs(before, after, result["requests"]))
     return result
 
 
@@ -272,21 +360,52 @@ def measure(kind: str, seconds: int, connections: int, run: int, tmp: Path, work
     raise AssertionError("unreachable")
 
 
-def rounds(args, tmp: Path) -> list[dict]:
-    """The interleaved rounds: the floor, then each Isoko kind, `args.rounds` times."""
-    procs = {s: start(s, args.workers) for s in ("floor", "isoko")}
+def start_all(kinds: list[str], workers: int, peers: dict) -> dict[str, subprocess.Popen]:
+    """Start every system the kinds drive. A peer that does not answer is
+    stopped, its reason recorded in `peers` and its kind dropped from `kinds`;
+    any other system that does not answer stops the bench."""
+    systems = list(dict.fromkeys(KINDS[k]["system"] for k in kinds))
+    for system in systems:
+        # Another bench's server there would answer our readiness check and our wrk.
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", PORTS[system])) == 0:
+                raise SystemExit(f"port {PORTS[system]} ({system}) is taken: another bench is running? "
+                                 "wait, or set BENCH_PORT_OFFSET")
+    procs: dict[str, subprocess.Popen] = {}
+    for system in systems:
+        try:
+            procs[system] = start(system, workers)
+            MASTERS[system] = procs[system].pid
+        except SystemExit as exc:
+            if system not in peer_systems.PEERS:
+                for p in procs.values():
+                    stop(p)
+                raise
+            peers[system]["missing"] = str(exc)
+            kinds.remove(system)
+            print(f"peer {system} not measured: {exc}", flush=True)
+    return procs
+
+
+def rounds(args, tmp: Path, peers: dict) -> list[dict]:
+    """The interleaved rounds: the floor, then each chosen kind, `args.rounds` times."""
+    kinds = args.kinds
+    procs = start_all(kinds, args.workers, peers)
     results, reruns = [], []
     try:
-        reruns.extend({"registration": w} for w in register_known())
-        for kind in KINDS:
+        if any(isinstance(j["phone"], list) for k in kinds for j in KINDS[k]["journeys"]):
+            reruns.extend({"registration": w} for w in register_known())
+        for kind in kinds:
             smoke(kind)
         for r in range(args.rounds):
-            for kind in KINDS:
+            for kind in kinds:
                 res = measure(kind, args.seconds, args.connections, r, tmp, args.workers, reruns)
                 res["round"] = r
                 results.append(res)
-                print(f"round {r} {kind:14s} {res['hops_per_s']:8.0f} hops/s  p50 {res['p50_ms']:6.2f} ms  "
-                      f"p99 {res['p99_ms']:6.2f} ms  split {sorted(res['split'].values())}", flush=True)
+                print(f"round {r} {kind:17s} {res['hops_per_s']:8.0f} hops/s  p50 {res['p50_ms']:6.2f} ms  "
+                      f"p99 {res['p99_ms']:6.2f} ms  split {sorted(res['split'].values())}  "
+                      f"cpu {res['cpu_ms_per_hop']:.2f} ms/hop  redis {res['redis_cmds_per_hop']:.2f} cmds/hop",
+                      flush=True)
         # After the rounds: the workers' memory once they have served every kind.
         rss = {s: worker_rss(p.pid) for s, p in procs.items()}
         print(f"RSS per web worker (kB): {rss}", flush=True)
@@ -296,25 +415,58 @@ def rounds(args, tmp: Path) -> list[dict]:
     return [{"results": results, "reruns": reruns, "rss_kb": rss}]  # one element: the caller unpacks it
 
 
+def chosen_kinds(spec: str | None) -> list[str]:
+    """The kinds `--kinds` names, in KINDS' order, the floor always first."""
+    if not spec:
+        return list(KINDS)
+    names = {k.strip() for k in spec.split(",") if k.strip()}
+    unknown = names - set(KINDS)
+    if unknown:
+        raise SystemExit(f"unknown kinds: {', '.join(sorted(unknown))}; known: {', '.join(KINDS)}")
+    return [k for k in KINDS if k in names or k == "floor"]
+
+
+def peer_status(kinds: list[str], workers: int) -> dict:
+    """What the report says of each 3-screen system asked for: versions, how it
+    was served, and why it was not measured. Missing peers leave `kinds`."""
+    status = {}
+    for system in peer_systems.SYSTEMS:
+        if system not in kinds:
+            continue
+        reason = peer_systems.missing(system)
+        status[system] = {"missing": reason, "versions": peer_systems.versions(system) if reason is None else {},
+                          "served": peer_systems.SERVED[system].format(workers=workers)}
+        if reason:
+            kinds.remove(system)
+            print(f"peer {system} not measured: {reason}", flush=True)
+    return status
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 s runs instead of 10 s")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--kinds", help="comma-separated kinds to run (default all; the floor always runs): "
+                                        + ",".join(KINDS))
     parser.add_argument("--out", default=str(ROOT / "var" / "bench" / "hops.json"))
     args = parser.parse_args()
     args.seconds = 3 if args.quick else 10
+    args.kinds = chosen_kinds(args.kinds)
+    peers = peer_status(args.kinds, args.workers)
     with redis_server.running(), tempfile.TemporaryDirectory() as tmp:
-        bootstrap()
-        data = rounds(args, Path(tmp))[0]
+        bootstrap({KINDS[k]["system"] for k in args.kinds})
+        data = rounds(args, Path(tmp), peers)[0]
+    data["peers"] = peers
     data["failed"] = FAILED
     data["command"] = " ".join(["bench/hops.py"] + sys.argv[1:])
     data["settings"] = {"seconds": args.seconds, "rounds": args.rounds, "connections": args.connections,
-                        "workers": args.workers}
+                        "workers": args.workers, "kinds": args.kinds}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(data, indent=1))
     summarize(data)
+    summarize_peers(data)
     if FAILED:
         print("FAILED reply checks:\n  " + "\n  ".join(FAILED))
         sys.exit(1)
@@ -335,6 +487,30 @@ def summarize(data: dict) -> None:
             ratios = [r["hops_per_s"] / floor[r["round"]]["hops_per_s"] for r in rs]
             line += "  x floor per round " + " ".join(f"{x:.2f}" for x in ratios)
         print(line)
+
+
+def summarize_peers(data: dict) -> None:
+    """Print the 3-screen journey's per-round ratios, Isoko's against each peer,
+    and the costs per hop; a peer not measured is named with its reason."""
+    by: dict[str, dict[int, dict]] = {}
+    for r in data["results"]:
+        by.setdefault(r["kind"], {})[r["round"]] = r
+    for system, status in data.get("peers", {}).items():
+        if status["missing"]:
+            print(f"{system}: not measured ({status['missing']})")
+    isoko = by.get("isoko_3screen", {})
+    for peer in peer_systems.PEERS:
+        if peer in by and isoko:
+            ratios = [isoko[n]["hops_per_s"] / by[peer][n]["hops_per_s"] for n in sorted(isoko) if n in by[peer]]
+            print(f"isoko_3screen / {peer}: per round " + " ".join(f"{x:.2f}" for x in ratios))
+    for system in peer_systems.SYSTEMS:
+        if system in by:
+            runs = list(by[system].values())
+            med = {k: statistics.median(r[k] for r in runs)
+                   for k in ("cpu_ms_per_hop", "redis_cmds_per_hop", "redis_cpu_ms_per_hop")}
+            print(f"{system:17s} per hop, median: {med['cpu_ms_per_hop']:.2f} ms CPU in its processes, "
+                  f"{med['redis_cmds_per_hop']:.2f} Redis commands, "
+                  f"{med['redis_cpu_ms_per_hop']:.3f} ms Redis CPU")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,157 @@ def rss(data: dict) -> list[str]:
         f"{system}: " + ", ".join(f"{kb / 1024:.0f} MB" for kb in kbs) for system, kbs in data["rss_kb"].items())]
 
 
+PEER_NAMES = {"isoko_3screen": "Isoko", "peer_airflow": "ussd-airflow-engine",
+              "peer_menu_builder": "ussd-menu-builder"}
+AIRFLOW_TARGET = 5.0  # issue 12: Isoko >= 5x ussd-airflow-engine's throughput
+
+
+def _per_round(data: dict, kind: str) -> dict[int, dict]:
+    return {r["round"]: r for r in data["results"] if r["kind"] == kind}
+
+
+def _ratios(isoko: dict[int, dict], other: dict[int, dict], key, inverse=False) -> list[float]:
+    """Isoko's figure over the other's, round by round (rounds both ran)."""
+    return [(other[n][key] / isoko[n][key]) if inverse else (isoko[n][key] / other[n][key])
+            for n in sorted(isoko) if n in other]
+
+
+def _fmt_ratios(ratios: list[float]) -> str:
+    return " ".join(f"{x:.2f}" for x in ratios) + f" (median {statistics.median(ratios):.2f})"
+
+
+def peers_section(data: dict) -> list[str]:
+    """The peers' section: the 3-screen journey on Isoko and both peers, the
+    per-round ratios, issue 12's two targets against ussd-airflow-engine and
+    what the costs per hop say the gap to ussd-menu-builder is made of."""
+    peers = data.get("peers")
+    if not peers:
+        return ["Not measured in this run (the 3-screen kinds were not run)."]
+    runs = {system: _per_round(data, system) for system in peers}
+    rows = ["| system | hops/s median (min–max) | p50 ms median | p99 ms median (min–max) | "
+            "CPU ms per hop, its processes | cores busy | Redis commands per hop | Redis CPU ms per hop | "
+            "wrk CPU ms per hop | bad replies |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for system, status in peers.items():
+        rs = list(runs[system].values())
+        if status["missing"] or not rs:
+            rows.append(f"| {PEER_NAMES[system]} | not measured: {status['missing'] or 'no run'} "
+                        "| | | | | | | | |")
+            continue
+        med = {k: statistics.median(r[k] for r in rs) for k in
+               ("hops_per_s", "p50_ms", "p99_ms", "cpu_ms_per_hop", "redis_cmds_per_hop",
+                "redis_cpu_ms_per_hop", "wrk_cpu_ms_per_hop")}
+        hs, p99 = [r["hops_per_s"] for r in rs], [r["p99_ms"] for r in rs]
+        busy = statistics.median(r["hops_per_s"] * r["cpu_ms_per_hop"] / 1000 for r in rs)
+        rows.append(f"| {PEER_NAMES[system]} | {med['hops_per_s']:.0f} ({min(hs):.0f}–{max(hs):.0f}) | "
+                    f"{med['p50_ms']:.1f} | {med['p99_ms']:.1f} ({min(p99):.1f}–{max(p99):.1f}) | "
+                    f"{med['cpu_ms_per_hop']:.2f} | {busy:.2f} | {med['redis_cmds_per_hop']:.2f} | "
+                    f"{med['redis_cpu_ms_per_hop']:.3f} | {med['wrk_cpu_ms_per_hop']:.3f} | "
+                    f"{sum(r['bad'] for r in rs)} |")
+    lines = ["The same journey three times (menu → quantity checked by the regex `^[0-9]{1,4}$` → end, "
+             "the same texts; journeys in turn through option 1 with 50 kg and option 2 with 1200 kg, a fresh "
+             "phone each), every reply checked against the whole expected screen's start by "
+             "`bench/journey.lua`, interleaved with the kinds above in every round. Each system runs "
+             f"{data['settings']['workers']} processes on the machine's {os.cpu_count()} CPUs. CPU per hop "
+             "is the user + system time of the system's "
+             "processes (master and workers, every thread; `/proc/<pid>/stat`) over the run, divided by the "
+             "requests answered; “cores busy” is that times hops/s. Redis figures are the bench's own "
+             "server's `INFO` counters over the run (only one system runs at a time); wrk runs on the "
+             "same cores.", "", *rows, ""]
+    lines += _peer_verdicts(runs, peers)
+    lines += ["", "How each was served:", ""]
+    for system, status in peers.items():
+        versions = ", ".join(f"{k} {v}" for k, v in status["versions"].items()) or "—"
+        lines.append(f"- {PEER_NAMES[system]} (`{system}`): {status['served']}; versions: {versions}.")
+    lines += ["", *_menu_builder_gap(runs, _per_round(data, "floor"))]
+    return lines
+
+
+def _peer_verdicts(runs: dict, peers: dict) -> list[str]:
+    """Per-round ratios and issue 12's targets, each said to hold or not."""
+    isoko = runs.get("isoko_3screen", {})
+    if not isoko:
+        return ["No ratios: Isoko's 3-screen kind did not run."]
+    lines = []
+    airflow, builder = runs.get("peer_airflow", {}), runs.get("peer_menu_builder", {})
+    if airflow:
+        speed = _ratios(isoko, airflow, "hops_per_s")
+        met = sum(x >= AIRFLOW_TARGET for x in speed)
+        lines.append(f"- Isoko / ussd-airflow-engine hops/s, per round: {_fmt_ratios(speed)}. "
+                     f"**≥ {AIRFLOW_TARGET:g}× airflow: "
+                     f"{'holds' if statistics.median(speed) >= AIRFLOW_TARGET else 'missed'}** "
+                     f"({met} of {len(speed)} rounds at or above it).")
+        tails = [(isoko[n]["p99_ms"], airflow[n]["p50_ms"]) for n in sorted(isoko) if n in airflow]
+        below = sum(p99 < p50 for p99, p50 in tails)
+        lines.append("- Isoko's p99 against ussd-airflow-engine's p50, per round (ms): "
+                     + ", ".join(f"{p99:.1f} vs {p50:.1f}" for p99, p50 in tails)
+                     + f". **Isoko p99 < airflow p50: {'holds' if below == len(tails) else 'missed'}** "
+                     f"({below} of {len(tails)} rounds).")
+    else:
+        lines.append(f"- ussd-airflow-engine not measured ({peers.get('peer_airflow', {}).get('missing')}): "
+                     "its targets are not judged.")
+    if builder:
+        speed = _ratios(isoko, builder, "hops_per_s")
+        lines.append(f"- Isoko / ussd-menu-builder hops/s, per round: {_fmt_ratios(speed)}.")
+    else:
+        lines.append(f"- ussd-menu-builder not measured ({peers.get('peer_menu_builder', {}).get('missing')}).")
+    return lines
+
+
+def _commands(rs: list[dict]) -> str:
+    """Redis commands per hop by command, medians over the runs (runs recorded
+    before the bench counted them by command give none)."""
+    names = sorted({n for r in rs for n in r.get("redis_cmds_by_name_per_hop", {})})
+    med = {n: statistics.median(r.get("redis_cmds_by_name_per_hop", {}).get(n, 0) for r in rs) for n in names}
+    # Below 0.05 a hop: connection set-up and the idle systems' own traffic, not the hops'.
+    return ", ".join(f"{n.upper()} {v:.2f}" for n, v in sorted(med.items(), key=lambda kv: -kv[1])
+                     if v >= 0.05) or "—"
+
+
+def _menu_builder_gap(runs: dict, floor: dict[int, dict]) -> list[str]:
+    """What the gap to ussd-menu-builder is made of, from the measured costs
+    (the floor's CPU per hop, same rounds, as the least a Python hop costs)."""
+    isoko, builder = runs.get("isoko_3screen", {}), runs.get("peer_menu_builder", {})
+    if not isoko or not builder:
+        return []
+    cpu = _ratios(isoko, builder, "cpu_ms_per_hop")
+    speed = _ratios(isoko, builder, "hops_per_s")
+
+    def median(rs: dict, key) -> float:
+        return statistics.median(key(r) if callable(key) else r[key] for r in rs.values())
+
+    busy = {name: median(rs, lambda r: r["hops_per_s"] * r["cpu_ms_per_hop"] / 1000)
+            for name, rs in (("isoko", isoko), ("builder", builder))}
+    lines = ["**What the gap to ussd-menu-builder is made of** (measured in the same rounds):", "",
+             f"- CPU per hop in the system's own processes: Isoko {median(isoko, 'cpu_ms_per_hop'):.2f} ms, "
+             f"ussd-menu-builder {median(builder, 'cpu_ms_per_hop'):.2f} ms; Isoko / menu-builder per round "
+             f"{_fmt_ratios(cpu)}. At equal CPU Isoko would answer 1/{statistics.median(cpu):.2f} = "
+             f"{1 / statistics.median(cpu):.2f}× menu-builder's hops; the measured hops/s ratio is "
+             f"{statistics.median(speed):.2f}×.",
+             f"- Cores busy (of {os.cpu_count()}): Isoko {busy['isoko']:.2f}, "
+             f"menu-builder {busy['builder']:.2f}. A system "
+             "below what the other gets was held back by something other than its own CPU (on a shared "
+             "machine, the scheduler; for Node, an event loop waiting), so the CPU per hop is the "
+             "steadier comparison.",
+             f"- Redis per hop: Isoko {median(isoko, 'redis_cmds_per_hop'):.1f} commands "
+             f"({_commands(list(isoko.values()))}) in 2 pipelined round trips (bench/counts.py), "
+             f"{median(isoko, 'redis_cpu_ms_per_hop'):.3f} ms of the server's CPU; menu-builder "
+             f"{median(builder, 'redis_cmds_per_hop'):.1f} ({_commands(list(builder.values()))}), "
+             f"{median(builder, 'redis_cpu_ms_per_hop'):.3f} ms. By design (read in the sources): "
+             "ussd-menu-builder keeps no state between hops; it finds the screen again from the provider's "
+             "whole `text` on every hop (`resolveRoute` in `lib/ussd-menu.js`) and touches Redis only where "
+             "the journey's own code does (here one hash write with expiry on the last screen, then the "
+             "delete `end()` issues). Isoko takes the session's lock, reads the session, the resume "
+             "snapshot, the menu's head and the producer profile and counts the phone's hops in one round "
+             "trip, then stores the session with the replies kept for retransmissions, notes the hop in "
+             "the hop stream and releases the lock in the other (`gateway/ussd/sessions.py`).",
+             "- The runtime: Python under gunicorn's threads against V8-compiled JavaScript on Node's event "
+             "loop. The floor (one GET and one SET in Flask under the same gunicorn) spent "
+             f"{median(floor, 'cpu_ms_per_hop'):.2f} ms of CPU per hop in the same rounds: the least a "
+             "Python hop costs here before any USSD logic, so of Isoko's CPU per hop, that much is "
+             "Flask, gunicorn and redis-py, the rest its own work."] if floor else []
+    return lines
+
+
 def main() -> None:
     data = json.loads(SOURCE.read_text())
     s = data["settings"]
@@ -122,6 +273,10 @@ def main() -> None:
         "over all requests of the run. “× floor” divides a kind's hops/s by the floor's in the same round.",
         "",
         *table(data),
+        "",
+        "## Peers: the same 3-screen journey",
+        "",
+        *peers_section(data),
         "",
         "## Counts per hop",
         "",

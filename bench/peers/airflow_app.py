@@ -35,6 +35,7 @@ def create_app() -> Flask:
     app = Flask(__name__)
     store = RedisStore(redis.Redis.from_url(os.environ["BENCH_REDIS_URL"]))
     journey_store = journeys()
+    worker = str(os.getpid())
 
     @app.post("/at/ussd")
     def ussd():
@@ -44,6 +45,8 @@ def create_app() -> Flask:
                           journey_name="bench", journey_version="1", journey_store=journey_store,
                           session_store_backend=store)
         response = UssdEngine(req).ussd_dispatcher()
-        return ("CON " if response.status else "END ") + str(response), 200, {"Content-Type": "text/plain"}
+        # X-Worker as the floor's: which gunicorn worker answered.
+        return (("CON " if response.status else "END ") + str(response), 200,
+                {"Content-Type": "text/plain", "X-Worker": worker})
 
     return app

@@ -3,13 +3,19 @@
 // Bench-only, installed by bench/peers/install.sh under bench/.peers/node.
 // One UssdMenu per request: the library keeps the request's state on the
 // instance, so a shared one would mix concurrent sessions.
+// Node runs JavaScript on one thread: to give it the 2 cores gunicorn's 2
+// workers get, the primary forks WEB_CONCURRENCY (default 2) workers with
+// Node's cluster module; it accepts the connections and hands them out in
+// turn (round robin, Node's default on Linux). Each worker has its own
+// Redis client. Reads PORT and BENCH_REDIS_URL.
+const cluster = require("cluster");
 const path = require("path");
 const modules = path.join(__dirname, "..", ".peers", "node", "node_modules");
 const express = require(path.join(modules, "express"));
 const UssdMenu = require(path.join(modules, "ussd-menu-builder"));
 const { createClient } = require(path.join(modules, "redis"));
 
-const redis = createClient({ url: process.env.BENCH_REDIS_URL });
+let redis = null; // the worker's client, connected before it listens
 const TTL = 180; // seconds, as Isoko's sessions
 
 function sessions() {
@@ -43,10 +49,29 @@ function buildMenu() {
   return menu;
 }
 
-const app = express();
-app.use(express.urlencoded({ extended: false }));
-app.post("/at/ussd", (req, res) => {
-  buildMenu().run(req.body, (reply) => res.type("text/plain").send(reply));
-});
+function serve() {
+  redis = createClient({ url: process.env.BENCH_REDIS_URL });
+  const app = express();
+  const worker = String(process.pid);
+  app.use(express.urlencoded({ extended: false }));
+  app.post("/at/ussd", (req, res) => {
+    // X-Worker as the floor's: which process answered.
+    buildMenu().run(req.body, (reply) => res.set("X-Worker", worker).type("text/plain").send(reply));
+  });
+  redis.connect().then(() => app.listen(Number(process.env.PORT), "127.0.0.1"));
+}
 
-redis.connect().then(() => app.listen(Number(process.env.PORT), "127.0.0.1"));
+if (cluster.isPrimary) {
+  const workers = Number(process.env.WEB_CONCURRENCY || 2);
+  for (let i = 0; i < workers; i++) cluster.fork();
+  // A worker that dies is not replaced: the bench would count a restart as
+  // throughput; its wrk run then reports the errors.
+  const stop = () => {
+    for (const w of Object.values(cluster.workers)) w.process.kill("SIGTERM");
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+} else {
+  serve();
+}
