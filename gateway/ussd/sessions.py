@@ -1,4 +1,4 @@
-"""USSD session records in Redis: two round trips per hop.
+"""USSD session records in Redis: two round trips per hop, one command each.
 
 One record per provider `sessionId` holds the engine state, the last text and
 reply (to answer a retransmission identically) and a few earlier replies.
@@ -6,11 +6,14 @@ A short lock per session serialises concurrent identical POSTs: the loser
 waits for the winner's reply instead of applying the hop a second time.
 
 Round trip 1 (`begin`): take the lock, read the record, the phone's resume
-snapshot and the published menu version, and count the phone's hop in this
-clock minute (the per-phone rate limit costs no round trip of its own),
-pipelined. Round trip 2 (`finish`):
-write the record and the snapshot, append the hop's summary to the hop
-stream, release the lock, pipelined.
+snapshot, the published menu version and the caller's producer profile,
+and count the phone's hop in this clock minute (the per-phone rate limit
+costs no round trip of its own). Round trip 2 (`finish`): write the record
+and the snapshot, append the hop's summary to the hop stream, release the
+lock; work the hop queued (SMS, jobs) rides on the same round trip. Each is
+one Lua script (`_BEGIN`, `_FINISH`, through `gateway.core.redis_scripts`):
+the client packs and parses one command instead of seven, which was most
+of a hop's cost in the gateway's own process.
 
 The hop stream (`HOPS_STREAM`) is how the gateway keeps its own account of
 sessions without SQL on the hop: one small entry per applied hop (session id,
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 
 import redis
 
+from gateway.core.redis_scripts import Script
 from gateway.ussd import profiles
 
 PREFIX = "isoko:ussd"
@@ -69,6 +73,33 @@ RATE_TTL = 2 * RATE_WINDOW
 # What a hop summary's "o" says: the reply continued, ended, or was the
 # polite END of a hop that failed.
 CONTINUE, END, ERROR = "c", "e", "x"
+
+# Round trip 1 as one command. KEYS: lock, record, resume snapshot, menu
+# head, the phone's hop counter, the producer profile; ARGV: lock token,
+# lock ms, counter TTL. Answers {locked 1/0, record, snapshot, head, hops
+# this minute, profile}, missing values as nil.
+_BEGIN = Script("""
+local locked = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+local hops = redis.call('INCR', KEYS[5])
+redis.call('EXPIRE', KEYS[5], ARGV[3])
+return {locked and 1 or 0, redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3]),
+        redis.call('GET', KEYS[4]), hops, redis.call('GET', KEYS[6])}
+""")
+# Round trip 2 as one command. KEYS: record, resume snapshot, hop stream,
+# lock; ARGV: record, its TTL, what to do with the snapshot (s = set it to
+# the next argument for the one after seconds, d = delete it, k = keep it),
+# the stream's approximate cap, then the hop summary's field/value pairs.
+_FINISH = Script("""
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if ARGV[3] == 's' then
+  redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
+elseif ARGV[3] == 'd' then
+  redis.call('DEL', KEYS[2])
+end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', unpack(ARGV, 7))
+redis.call('DEL', KEYS[4])
+return 1
+""")
 
 
 def hop_summary(session_id: str, record: "Record", *, failed: bool, at: float) -> dict[str, str]:
@@ -174,15 +205,9 @@ class SessionStore:
         skey, lkey, rkey = self._keys(session_id, phone)
         qkey = f"{PREFIX}:q:{phone}:{int(time.time() // RATE_WINDOW)}"
         token = secrets.token_hex(8)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.set(lkey, token, nx=True, px=LOCK_MS)
-        pipe.get(skey)
-        pipe.get(rkey)
-        pipe.get(head_key(menu))
-        pipe.incr(qkey)
-        pipe.expire(qkey, RATE_TTL)
-        pipe.get(profiles.key(phone))
-        locked, raw, resume, head, hops, _, profile = pipe.execute()
+        locked, raw, resume, head, hops, profile = _BEGIN.run(
+            self.client, [lkey, skey, rkey, head_key(menu), qkey, profiles.key(phone)],
+            [token, LOCK_MS, RATE_TTL])
         return Begin(token if locked else None, Record.loads(raw),
                      json.loads(unpack(resume)) if resume else None, int(head) if head else None, int(hops),
                      profiles.loads(profile))
@@ -197,19 +222,27 @@ class SessionStore:
         Each callable in `extra` may add its own commands to the same pipeline
         (work queued by the hop's actions)."""
         skey, lkey, rkey = self._keys(session_id, phone)
+        if snapshot is not None:
+            resume = [b"s", pack(json.dumps(snapshot, separators=(",", ":"), ensure_ascii=False)),
+                      self.resume_ttl]
+        else:
+            resume = [b"k" if keep_snapshot else b"d", b"", 0]
+        summary = hop_summary(session_id, record, failed=failed, at=time.time())
+        keys = [skey, rkey, HOPS_STREAM, lkey]
+        args = [record.dumps(), self.ttl, *resume, HOPS_MAXLEN,
+                *(part for item in summary.items() for part in item)]
+        if not extra:
+            _FINISH.run(self.client, keys, args)
+            return
         pipe = self.client.pipeline(transaction=False)
         for add in extra:
             add(pipe)
-        pipe.set(skey, record.dumps(), ex=self.ttl)
-        if snapshot is not None:
-            pipe.set(rkey, pack(json.dumps(snapshot, separators=(",", ":"), ensure_ascii=False)),
-                     ex=self.resume_ttl)
-        elif not keep_snapshot:
-            pipe.delete(rkey)
-        pipe.xadd(HOPS_STREAM, hop_summary(session_id, record, failed=failed, at=time.time()),
-                  maxlen=HOPS_MAXLEN, approximate=True)
-        pipe.delete(lkey)
-        pipe.execute()
+        _FINISH.add(pipe, keys, args)
+        results = pipe.execute(raise_on_error=False)
+        _FINISH.settle(self.client, results[-1], keys, args)
+        for result in results[:-1]:  # the queued work's own commands: as a plain pipeline would
+            if isinstance(result, Exception):
+                raise result
 
     def release(self, session_id: str, phone: str) -> None:
         self.client.delete(self._keys(session_id, phone)[1])
