@@ -24,13 +24,14 @@ from gateway.console.present import register_filters
 __all__ = ["bp", "init_app"]
 
 
-def init_app(app: Flask, services) -> None:
-    """Register the console on `app`: the blueprint, the session cookie, the
-    template globals (`current_operator`, `console_nav`) and filters.
+def init_app(app: Flask, services, *, cookieless: tuple[str, ...] = ()) -> None:
+    """Register the console on `app`: the blueprint, the session cookie (none
+    for paths under a `cookieless` prefix), the template globals
+    (`current_operator`, `console_nav`) and filters.
 
     The app must have a `CSRFProtect` (the console's forms rely on it) and
     `app.extensions["isoko"]` set to `services`. Call once per app."""
-    cookies.configure(app)
+    cookies.configure(app, cookieless)
     app.add_template_global(current_operator, "current_operator")
     app.add_template_global(console_nav, "console_nav")
     register_filters(app)

@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # set here, explicitly, not by the blueprints as they register.
     services.ussd.observe = metrics.init_app(app, services).observe
     services.ussd.drafts = simulator.DraftMenus(services)
-    console.init_app(app, services)
+    console.init_app(app, services, cookieless=guards.PROVIDER_PREFIXES)  # machines keep no cookie
     # No CSRF token from machines: the providers (?token=, MTN's callback), buyer platforms
     # (bearer keys), Prometheus; the simulator's POST asks for it itself unless local.
     for exempt in (ussd_views.bp, ussd_events.bp, sms_callbacks.bp, momo_callbacks.bp, api.bp, metrics.bp,
