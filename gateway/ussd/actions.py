@@ -30,9 +30,11 @@ from gateway.ussd.sources import listing_offer_values, order_values, party_value
 @dataclass
 class ActionEnv:
     """What an action may use: the transaction, who is calling, and a hook
-    list for work to start after commit."""
+    list for work to start after commit. `session` opens the hop's SQL
+    session on first use (`open_session`): an action answered from Redis
+    alone (a known caller's first hop) never builds one."""
 
-    session: Session
+    open_session: Callable[[], Session]
     phone: str
     network: str
     session_id: str
@@ -47,6 +49,10 @@ class ActionEnv:
     # wants' matching jobs are queued on it); None where no job is queued.
     redis: object = None
     profile: dict | None = None  # the caller's cached producer profile (gateway.ussd.profiles)
+
+    @property
+    def session(self) -> Session:
+        return self.open_session()
 
     def idem_key(self) -> str:
         """Stable for a (sessionId, text): a hop retried after a crash between

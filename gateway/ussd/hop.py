@@ -168,7 +168,7 @@ class UssdService:
     def _turn(self, hop: Hop, begin: Begin, record: Record, stack: ExitStack):
         budget.check()  # a hop that waited out its budget on Redis does nothing more
         tx = _LazyTransaction(self.db, stack)
-        ctx = engine.Context(lambda name, vals, lang: self.sources.items(tx.session(), name, vals, lang))
+        ctx = engine.Context(lambda name, vals, lang: self.sources.items(tx.session, name, vals, lang))
         fresh = False
         if record.offer is not None:
             turn, menu, fresh = self._answer_offer(hop, begin, record, ctx)
@@ -233,7 +233,7 @@ class UssdService:
                 return turn
             if env is None:
                 env = actions.ActionEnv(
-                    session=tx.session(), phone=hop.phone, network=hop.network,
+                    open_session=tx.session, phone=hop.phone, network=hop.network,
                     session_id=hop.session_id, text=hop.text, queue_sms=self.queue_sms,
                     service_code=self.service_code, order_ttl=self.order_ttl,
                     after_commit=tx.after_commit, momo=self.momo, queue_payment=self.queue_payment,

@@ -42,16 +42,19 @@ class Sources:
         self._products: dict[str, tuple[int, list[Item]]] = {}  # lang -> (catalogue version, items)
         self._lock = threading.Lock()
 
-    def items(self, session: Session, name: str, values: dict, lang: str) -> list[Item]:
-        """The items of source `name`; unknown names give no items."""
+    def items(self, open_session: Callable[[], Session], name: str, values: dict,
+              lang: str) -> list[Item]:
+        """The items of source `name`; unknown names give no items.
+        `open_session` gives the hop's SQL session; it is not called for a
+        list served from this process's cache (the districts)."""
         fetch = _FETCH.get(name)
         if fetch is None:
             return []
         if name == "products":
-            return self._catalogue(session, lang)
+            return self._catalogue(open_session(), lang)
         if name == "districts":
-            return self._cached((name, lang), lambda: fetch(session, values, lang))
-        return fetch(session, values, lang)
+            return self._cached((name, lang), lambda: fetch(open_session(), values, lang))
+        return fetch(open_session(), values, lang)
 
     def _catalogue(self, session: Session, lang: str) -> list[Item]:
         """The product list as of the catalogue's current version. The version

@@ -192,14 +192,14 @@ def test_the_product_list_is_cached_until_the_version_moves(database, monkeypatc
     real = market.products
     monkeypatch.setattr(market, "products", lambda s: loads.append(1) or real(s))
     with database.session() as s:
-        first = sources.items(s, "products", {}, "en")
-        assert sources.items(s, "products", {}, "en") == first and len(loads) == 1
+        first = sources.items(lambda: s, "products", {}, "en")
+        assert sources.items(lambda: s, "products", {}, "en") == first and len(loads) == 1
         cherry = next(i for i in first if i.label == "Coffee cherry")
         assert cherry.values["ref"] == 700
     with database.session() as s:
         catalogue.set_price(s, "coffee_cherry", 750, by="eddie")
     with database.session() as s:
-        again = sources.items(s, "products", {}, "en")
+        again = sources.items(lambda: s, "products", {}, "en")
         assert len(loads) == 2
         assert next(i for i in again if i.label == "Coffee cherry").values["ref"] == 750
         assert s.get(Product, int(cherry.id)).reference_price == 750
