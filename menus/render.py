@@ -8,8 +8,15 @@ navigation key however long a list grows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from menus import gsm7
+
+# Screens repeat: most hops show a page some hop showed before (the main
+# menu, a district list), and cutting it again was a sixth of a navigation
+# hop's time. Pages are pure functions of their arguments, so the latest
+# PAGES_CACHED distinct screens are kept (a few MB at most).
+PAGES_CACHED = 4096
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,19 @@ def split_words(text: str, room: int) -> list[str]:
 
 def paginate(text: str, options: list[str], *, limit: int, more: str, back: str | None,
              max_options: int = 7, split_text: bool = True, reserve: int = 0) -> list[Page]:
+    """Pages for a screen (see `_paginate`), from a cache of recent screens."""
+    return list(_cached(text, tuple(options), limit, more, back, max_options, split_text, reserve))
+
+
+@lru_cache(maxsize=PAGES_CACHED)
+def _cached(text: str, options: tuple[str, ...], limit: int, more: str, back: str | None,
+            max_options: int, split_text: bool, reserve: int) -> tuple[Page, ...]:
+    return tuple(_paginate(text, options, limit=limit, more=more, back=back,
+                           max_options=max_options, split_text=split_text, reserve=reserve))
+
+
+def _paginate(text: str, options: tuple[str, ...], *, limit: int, more: str, back: str | None,
+              max_options: int, split_text: bool, reserve: int) -> list[Page]:
     """Pages for a screen; `options` are labels, numbered here from 1 on each
     page. With `split_text`, a text too long for one page is spread over
     several (the run-time safety net); without it the text stays whole on
