@@ -45,7 +45,9 @@ def running() -> Iterator[None]:
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.Popen(["redis-server", "--port", str(PORT), "--bind", "127.0.0.1",
                                  "--databases", "25", "--save", "", "--appendonly", "no",
-                                 "--dir", tmp, "--loglevel", "warning"],
+                                 "--dir", tmp, "--loglevel", "warning",
+                                 # DEBUG HTSTATS: growth.py waits for a resized keyspace to settle.
+                                 "--enable-debug-command", "local"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             _wait(probe)

@@ -14,10 +14,17 @@ import statistics
 import sys
 from pathlib import Path
 
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on a bench machine
+from matplotlib import pyplot  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "var" / "bench" / "hops.json"
 COUNTS = ROOT / "var" / "bench" / "counts.json"
 PAGE = ROOT / "docs" / "performance.md"
+GROWTH = ROOT / "var" / "bench" / "growth.json"
+PLOTS = ROOT / "docs" / "performance"  # the growth curves' PNGs, linked from the page
 sys.path.insert(0, str(ROOT / "bench"))
 from hops import KINDS  # noqa: E402
 
@@ -240,6 +247,237 @@ def _menu_builder_gap(runs: dict, floor: dict[int, dict]) -> list[str]:
              f"{median(floor, 'cpu_ms_per_hop'):.2f} ms of CPU per hop in the same rounds: the least a "
              "Python hop costs here before any USSD logic, so of Isoko's CPU per hop, that much is "
              "Flask, gunicorn and redis-py, the rest its own work."] if floor else []
+
+
+def _median_range(values: list[float], fmt: str = ".0f") -> str:
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}–{max(values):{fmt}})"
+
+
+def _by(results: list[dict], *fields: str) -> dict[tuple, list[dict]]:
+    """`results` grouped by the values of `fields`, in the order first met."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in results:
+        groups.setdefault(tuple(r[f] for f in fields), []).append(r)
+    return groups
+
+
+def _change(rs: list[dict], base: dict[int, dict], field: str) -> list[float]:
+    """Per round: rs' `field` against the same round's base run, as a fraction (+0.05 = 5 % more)."""
+    return [r[field] / base[r["round"]][field] - 1 for r in rs if r["round"] in base]
+
+
+def _pct(xs: list[float]) -> str:
+    return " ".join(f"{x:+.0%}" for x in xs)
+
+
+def growth_sessions(g: dict) -> list[str]:
+    """The live-sessions table: each kind at each level, and its change against 1,000 per round."""
+    results = g["sessions"]
+    levels = sorted({r["live_sessions"] for r in results})
+    rows = ["| kind | live sessions | keys in Isoko's Redis DB, median | hops/s median (min–max) | "
+            "p50 ms median | p99 ms median (min–max) | p50 vs 1,000, per round | p99 vs 1,000, per round | "
+            "Redis µs per command, median | Redis CPU µs per hop, median |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for (kind,), rs in _by(results, "kind").items():
+        base = {r["round"]: r for r in rs if r["live_sessions"] == levels[0]}
+        for n in levels:
+            at = [r for r in rs if r["live_sessions"] == n]
+            same = n == levels[0]
+            rows.append(f"| {kind} | {n:,} | {statistics.median(r['dbsize_before'] for r in at):,.0f} | "
+                        f"{_median_range([r['hops_per_s'] for r in at])} | "
+                        f"{statistics.median(r['p50_ms'] for r in at):.1f} | "
+                        f"{_median_range([r['p99_ms'] for r in at], '.1f')} | "
+                        f"{'—' if same else _pct(_change(at, base, 'p50_ms'))} | "
+                        f"{'—' if same else _pct(_change(at, base, 'p99_ms'))} | "
+                        f"{_redis(at, 'redis_usec_per_call', '.2f')} | {_redis(at, 'redis_cpu_us_per_hop', '.0f')} |")
+    return rows
+
+
+def _redis(rs: list[dict], field: str, fmt: str) -> str:
+    """The median of a Redis-side figure (absent from results older than it)."""
+    values = [r[field] for r in rs if field in r]
+    return f"{statistics.median(values):{fmt}}" if values else "—"
+
+
+def growth_verdict(g: dict) -> list[str]:
+    """The target (latency within 10 % from 1,000 to 100,000 live sessions), kind by kind,
+    with the floor's change in the same runs as the measure of the machine's noise."""
+    results = g["sessions"]
+    levels = sorted({r["live_sessions"] for r in results})
+    lines = []
+    for (kind,), rs in _by(results, "kind").items():
+        base = {r["round"]: r for r in rs if r["live_sessions"] == levels[0]}
+        top = [r for r in rs if r["live_sessions"] == levels[-1]]
+        p50, p99 = (statistics.median(_change(top, base, f)) for f in ("p50_ms", "p99_ms"))
+        hs = statistics.median(_change(top, base, "hops_per_s"))
+        inside = ""
+        if all("redis_usec_per_call" in r for r in rs):
+            inside = (f"; inside Redis {statistics.median(_change(top, base, 'redis_usec_per_call')):+.0%} "
+                      f"per command, {statistics.median(_change(top, base, 'redis_cpu_us_per_hop')):+.0%} "
+                      "CPU per hop")
+        if kind == "floor":
+            lines.append(f"- floor (its keyspace does not grow; the machine's noise): at {levels[-1]:,} "
+                         f"live sessions p50 {p50:+.0%}, p99 {p99:+.0%}, hops/s {hs:+.0%}{inside} "
+                         f"(medians of the per-round changes against {levels[0]:,}).")
+            continue
+        met = "met" if abs(p50) <= 0.10 and abs(p99) <= 0.10 else "missed"
+        lines.append(f"- {kind}: at {levels[-1]:,} live sessions p50 {p50:+.0%}, p99 {p99:+.0%}, "
+                     f"hops/s {hs:+.0%}{inside} against {levels[0]:,} (medians of the per-round changes): "
+                     f"target {met}.")
+    return lines
+
+
+def growth_workers(g: dict) -> list[str]:
+    """The web-workers table: each kind at 1, 2, 4 gunicorn workers, against 1 worker per round."""
+    results = g["workers"]
+    rows = ["| kind | gunicorn workers (× 4 threads) | hops/s median (min–max) | p50 ms median | "
+            "p99 ms median (min–max) | hops/s × 1 worker, per round |", "|---|---|---|---|---|---|"]
+    for (kind,), rs in _by(results, "kind").items():
+        base = {r["round"]: r for r in rs if r["workers"] == 1}
+        for w in sorted({r["workers"] for r in rs}):
+            at = [r for r in rs if r["workers"] == w]
+            ratio = "—" if w == 1 else " ".join(f"{1 + x:.2f}" for x in _change(at, base, "hops_per_s"))
+            rows.append(f"| {kind} | {w} | {_median_range([r['hops_per_s'] for r in at])} | "
+                        f"{statistics.median(r['p50_ms'] for r in at):.1f} | "
+                        f"{_median_range([r['p99_ms'] for r in at], '.1f')} | {ratio} |")
+    return rows
+
+
+SMS_MODE_NAMES = {"one_drain": "one drain job (as a broadcast wakes it)",
+                  "drain_per_worker": "one drain job per worker"}
+
+
+def growth_sms(g: dict) -> list[str]:
+    """The SMS table: SMS/s at 1, 2, 4 RQ workers, each way of waking drains."""
+    rows = ["| drain jobs | RQ workers | SMS/s median (min–max), enqueue to last accepted | "
+            "× 1 worker, per round | accepted / sent | duplicates |", "|---|---|---|---|---|---|"]
+    for (mode,), rs in _by(g["sms"], "mode").items():
+        base = {r["round"]: r for r in rs if r["workers"] == 1}
+        for n in sorted({r["workers"] for r in rs}):
+            at = [r for r in rs if r["workers"] == n]
+            ratio = "—" if n == 1 else " ".join(f"{1 + x:.2f}" for x in _change(at, base, "sms_per_s"))
+            rows.append(f"| {SMS_MODE_NAMES.get(mode, mode)} | {n} | {_median_range([r['sms_per_s'] for r in at])} | "
+                        f"{ratio} | {sum(r['accepted'] for r in at):,} / {sum(r['count'] for r in at):,} | "
+                        f"{sum(r['duplicates'] for r in at)} |")
+    return rows
+
+
+def _curve(ax, xs: list, groups: dict[str, list[list[float]]], ylabel: str, style: str = "-o") -> None:
+    """Medians joined by lines, min–max as error bars, one line per group; the
+    n-th group of every call has the n-th colour (a kind's p50 and p99 match)."""
+    for n, (label, per_x) in enumerate(groups.items()):
+        med = [statistics.median(v) for v in per_x]
+        lo = [m - min(v) for m, v in zip(med, per_x)]
+        hi = [max(v) - m for m, v in zip(med, per_x)]
+        ax.errorbar(xs, med, yerr=[lo, hi], fmt=style, capsize=3, label=label, color=f"C{n}")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def growth_plots(g: dict) -> list[str]:
+    """The growth curves as PNGs in PLOTS (Agg); returns the page's image links."""
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    links = []
+
+    def save(fig, name: str, title: str) -> None:
+        fig.suptitle(title)
+        fig.tight_layout()
+        fig.savefig(PLOTS / name, dpi=100)
+        pyplot.close(fig)
+        links.append(f"![{title}]({PLOTS.name}/{name})")
+
+    if g.get("sessions"):
+        levels = sorted({r["live_sessions"] for r in g["sessions"]})
+        kinds = _by(g["sessions"], "kind")
+        fig, (left, right) = pyplot.subplots(1, 2, figsize=(11, 4.2))
+        _curve(left, levels, {k: [[r["hops_per_s"] for r in rs if r["live_sessions"] == n] for n in levels]
+                              for (k,), rs in kinds.items()}, "hops/s (median, min–max)")
+        _curve(right, levels, {f"{k} p99": [[r["p99_ms"] for r in rs if r["live_sessions"] == n] for n in levels]
+                               for (k,), rs in kinds.items()}, "latency, ms (median, min–max)")
+        _curve(right, levels, {f"{k} p50": [[r["p50_ms"] for r in rs if r["live_sessions"] == n] for n in levels]
+                               for (k,), rs in kinds.items()}, "latency, ms (median, min–max)", "--s")
+        for ax in (left, right):
+            ax.set_xscale("log")
+            ax.set_xticks(levels, [f"{n:,}" for n in levels])
+            ax.set_xlabel("live sessions in Isoko's Redis (log scale)")
+        save(fig, "growth-sessions.png", "USSD hops as live sessions grow (2 gunicorn workers × 4 threads)")
+    if g.get("workers"):
+        counts = sorted({r["workers"] for r in g["workers"]})
+        kinds = _by(g["workers"], "kind")
+        fig, (left, right) = pyplot.subplots(1, 2, figsize=(11, 4.2))
+        _curve(left, counts, {k: [[r["hops_per_s"] for r in rs if r["workers"] == w] for w in counts]
+                              for (k,), rs in kinds.items()}, "hops/s (median, min–max)")
+        _curve(right, counts, {f"{k} p99": [[r["p99_ms"] for r in rs if r["workers"] == w] for w in counts]
+                               for (k,), rs in kinds.items()}, "p99 latency, ms (median, min–max)")
+        for ax in (left, right):
+            ax.set_xticks(counts)
+            ax.set_xlabel("gunicorn workers (WEB_CONCURRENCY, 4 threads each)")
+        save(fig, "growth-workers.png", "USSD hops as web workers grow (wrk, 16 connections)")
+    if g.get("sms"):
+        counts = sorted({r["workers"] for r in g["sms"]})
+        fig, ax = pyplot.subplots(figsize=(6.5, 4.2))
+        _curve(ax, counts, {SMS_MODE_NAMES.get(m, m): [[r["sms_per_s"] for r in rs if r["workers"] == n]
+                                                     for n in counts]
+                            for (m,), rs in _by(g["sms"], "mode").items()}, "SMS/s (median, min–max)")
+        ax.set_xticks(counts)
+        ax.set_xlabel("RQ worker processes")
+        save(fig, "growth-sms.png", "SMS sent as RQ workers grow (throttle lifted)")
+    return links
+
+
+def growth() -> list[str]:
+    """The "Growth" section from bench/growth.py's results, or a plain "not measured"."""
+    if not GROWTH.exists():
+        return ["Not measured in this run (`bench/growth.py` wrote no results)."]
+    g = json.loads(GROWTH.read_text())
+    s = g["settings"]
+    links = growth_plots(g)
+    lines = [f"`{g['command']}`: {s['rounds']} interleaved rounds, each run {s['seconds']} s of "
+             f"`wrk -t{s['connections']} -c{s['connections']}` with every reply checked, as above; load "
+             f"average {g['load_before'][0]:.2f} before and {g['load_after'][0]:.2f} after "
+             f"({g['minutes']} minutes).", ""]
+    if g.get("sessions"):
+        m = g["realism"]
+        lines += ["### Live sessions", "",
+                  "Isoko's Redis database holds N live sessions, then the floor and two Isoko kinds run. "
+                  "The sessions are written as hops leave them (`SessionStore.finish` and the hop counter "
+                  "of `begin`) from three made by real hops — a new phone's first hop, a registration at "
+                  "its district page (with its resume snapshot), a registered phone's first hop (with its "
+                  "profile) — each with a phone and session id of its own; every level is written afresh "
+                  "before its runs, the levels' order rotating per round, and the runs start once Redis has "
+                  "finished rehashing the grown keyspace (a doubled table, past 262,144 keys, takes about "
+                  "20 s idle, during which every command costs 2–4× inside Redis: a transient traffic meets "
+                  "once per doubling, not the steady state measured here). The keys column counts every key "
+                  "of the database before the run, those the bench's earlier runs left included; the last "
+                  "two columns are Redis's own account (`INFO commandstats`, `used_cpu_*`), which the "
+                  "machine's noise moves far less than wrk's latencies.", "",
+                  f"Check at {m['sessions']:,} sessions: {m['keys_added']:,} keys (`DBSIZE`), "
+                  f"{m['bytes_per_session']:.0f} bytes per session (`used_memory`, the hop stream's entries "
+                  "included); `MEMORY USAGE` of the real sessions' keys against their copies' (median): "
+                  + "; ".join(f"{name}: " + ", ".join(f"`{k}` {v['real'][k]} B / {v['filler_median'][k]:.0f} B"
+                                                      for k in v["real"])
+                              for name, v in m["by_template"].items()) + ".", "",
+                  *growth_sessions(g), "",
+                  "Target: latency flat (within 10 %) from 1,000 to 100,000 live sessions.", "",
+                  *growth_verdict(g), ""]
+    if g.get("workers"):
+        lines += ["### Web workers", "",
+                  "Floor and Isoko restarted with `WEB_CONCURRENCY` 1, 2, 4 (4 threads each) in each "
+                  f"round ({s.get('web_rounds', s['rounds'])} rounds), at 1,000 live sessions plus those "
+                  "the runs leave; the machine has "
+                  f"{os.cpu_count()} CPUs, shared with wrk and Redis.", "", *growth_workers(g), ""]
+    if g.get("sms"):
+        lines += ["### SMS by RQ workers", "",
+                  f"{s['sms_batch']:,} SMS a batch, {s['sms_rounds']} rounds, to the loopback provider "
+                  f"simulator answering each send in {s['sms_delay_s'] * 1000:.0f} ms; "
+                  "`SMS_RATE_PER_SECOND` 10,000 (the per-sender throttle lifted), Isoko's default "
+                  "`SMS_CONCURRENCY`; the workers are started and idle before the batch is queued. A "
+                  "drain job is what sends, so a worker without one idles: a broadcast (`enqueue_many`) "
+                  "wakes one; the second way wakes one more per extra worker.", "", *growth_sms(g), ""]
+    if links:
+        lines += ["### Plots", "", *[f"{link}\n" for link in links]]
     return lines
 
 
@@ -281,6 +519,10 @@ def main() -> None:
         "## Counts per hop",
         "",
         *counts(),
+        "",
+        "## Growth",
+        "",
+        *growth(),
         "",
         "## Memory per web worker",
         "",

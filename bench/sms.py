@@ -137,6 +137,20 @@ def wait_accepted(sim: ProviderSimulator, tag: str, count: int, timeout: float,
     return got
 
 
+def worker_env(db: Database, sim: ProviderSimulator, *, concurrency: int | None = None,
+               rate: int = 10_000) -> dict[str, str]:
+    """The environment of a bench worker: the bench's database and Redis, the
+    simulator as the provider, SMS_RATE_PER_SECOND `rate` (10,000, the most
+    Settings accepts: the per-sender throttle lifted), SMS_CONCURRENCY
+    `concurrency` (None: Isoko's default)."""
+    env = {"DATABASE_URL": db.url.render_as_string(hide_password=False), "REDIS_URL": REDIS_URL,
+           "AT_USERNAME": USERNAME, "AT_API_KEY": API_KEY, "AT_API_URL": sim.url,
+           "SMS_RATE_PER_SECOND": str(rate)}
+    if concurrency is not None:
+        env["SMS_CONCURRENCY"] = str(concurrency)
+    return env
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)  # RQ: warm shutdown
@@ -245,9 +259,7 @@ def run_parts(args) -> None:
     connection.flushdb()
     with tempfile.TemporaryDirectory() as tmp, ProviderSimulator(USERNAME, API_KEY, delay=args.delay) as sim:
         db = make_database(args.db, Path(tmp))
-        env = {"DATABASE_URL": db.url.render_as_string(hide_password=False), "REDIS_URL": REDIS_URL,
-               "AT_USERNAME": USERNAME, "AT_API_KEY": API_KEY, "AT_API_URL": sim.url,
-               "SMS_CONCURRENCY": str(args.concurrency), "SMS_RATE_PER_SECOND": "10000"}
+        env = worker_env(db, sim, concurrency=args.concurrency)
         print(f"SMS bench: {args.db}, provider answers in {args.delay * 1000:.0f} ms "
               f"(loopback simulator), the bench's Redis db {redis_server.PEERS_DB}")
         try:
