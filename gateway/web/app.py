@@ -15,7 +15,7 @@ from gateway.channels.africastalking import ussd_events
 from gateway.channels.momo import callback as momo_callbacks
 from gateway.core.settings import Settings
 from gateway.ussd import menustore
-from gateway.web import callbacks_guard, guards, health, metrics, simulator
+from gateway.web import callbacks_guard, guards, health, metrics, simulator, ussd_fast
 from gateway.web.services import Services, build_services
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.register_blueprint(blueprint)
     # What the USSD service reports to and dials besides the published menus:
     # set here, explicitly, not by the blueprints as they register.
-    services.ussd.observe = metrics.init_app(app, services).observe
+    gateway_metrics = metrics.init_app(app, services)
+    services.ussd.observe = gateway_metrics.observe
     services.ussd.drafts = simulator.DraftMenus(services)
     console.init_app(app, services, cookieless=guards.PROVIDER_PREFIXES)  # machines keep no cookie
     # No CSRF token from machines: the providers (?token=, MTN's callback), buyer platforms
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for exempt in (ussd_views.bp, ussd_events.bp, sms_callbacks.bp, momo_callbacks.bp, api.bp, metrics.bp,
                    simulator.ussd):
         csrf.exempt(exempt)
+    ussd_fast.install(app, services, gateway_metrics)  # ordinary hops skip Flask's cycle; inside ProxyFix
     callbacks_guard.install(app, services.settings)
     guards.install(app, services.settings)  # runs first: before the callback guard and CSRF
 

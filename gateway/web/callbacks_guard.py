@@ -38,10 +38,16 @@ def install(app: Flask, settings: Settings) -> None:
     def guard_callbacks():
         if not request.path.startswith(CALLBACK_PREFIX):
             return None
-        if not rules.callback_allowed(request.remote_addr):
+        if not admits(settings, request.remote_addr, request.args.get("token", "")):
             return _FORBIDDEN
-        if token:
-            given = request.args.get("token", "")
-            if not hmac.compare_digest(given.encode(), token.encode()):
-                return _FORBIDDEN
         return None
+
+
+def admits(settings: Settings, address: str | None, given_token: str) -> bool:
+    """Whether a callback from `address` carrying `?token=given_token` may
+    reach `/at/*`: inside CALLBACK_ALLOW_CIDRS (when set) and with the
+    CALLBACK_TOKEN (when set), compared in constant time."""
+    if not settings.access.callback_allowed(address):
+        return False
+    token = settings.callback_token
+    return not token or hmac.compare_digest(given_token.encode(), token.encode())

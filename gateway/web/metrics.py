@@ -113,6 +113,11 @@ class GatewayMetrics:
         if has_request_context():
             setattr(g, _OBSERVED, True)
 
+    def unanswered(self) -> None:
+        """Count a hop that failed before the service could answer it (the
+        view's own polite END)."""
+        self.hops.labels("error").inc()
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -242,5 +247,5 @@ def _count_refused(response: Response) -> Response:
         elif response.status_code == 403 and provider:
             metrics.hops.labels("forbidden").inc()
         elif response.status_code == 200 and not g.get(_OBSERVED):
-            metrics.hops.labels("error").inc()
+            metrics.unanswered()
     return response

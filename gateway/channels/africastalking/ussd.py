@@ -27,11 +27,17 @@ def callback() -> Response:
     if isinstance(hop, str):
         log.info("ussd callback refused: %s", hop)
         return _plain(f"bad request: {hop}", 400)
-    service = current_app.extensions["isoko"].hops  # answers within USSD_HOP_BUDGET_SECONDS
+    body, _ = answer(current_app.extensions["isoko"].hops, hop)
+    return _plain(body)
+
+
+def answer(service, hop) -> tuple[str, bool]:
+    """The reply to a valid hop from `service` (within USSD_HOP_BUDGET_SECONDS),
+    and whether the service answered it (False: it raised, and the reply is
+    the polite END). Never raises: the network never gets a 500."""
     try:
-        body = service.answer(hop)
+        return service.answer(hop), True
     except Exception:
         # Redis down or the like: still a valid USSD reply, never a 500.
         log.exception("ussd callback failed before the hop could be answered")
-        body = "END " + SORRY["en"]
-    return _plain(body)
+        return "END " + SORRY["en"], False
