@@ -14,6 +14,7 @@ BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 EXTENSION = frozenset("^{}\\[~]|€\f")
+ALPHABET = BASIC | EXTENSION
 
 
 def is_gsm7(ch: str) -> bool:
@@ -23,6 +24,8 @@ def is_gsm7(ch: str) -> bool:
 
 def first_non_gsm7(text: str) -> str | None:
     """The first character of `text` outside GSM-7, or None when all fit."""
+    if ALPHABET.issuperset(text):  # one pass in C: the usual case (every SMS is measured)
+        return None
     for ch in text:
         if not is_gsm7(ch):
             return ch

@@ -8,9 +8,9 @@ and not past its date, and the seller is not the buyer.
 Two directions, each run by a job after the commit that created one side
 (`gateway.market.want_jobs`), never inside a USSD hop:
 
-- `match_listing`: a new listing against the open wants, in one SELECT on
-  the (product, status, id) index, oldest want first, at most
-  WANTS_PER_LISTING; each buyer with a phone gets `want_match`.
+- `match_listing`: a new listing against the open wants, on the (product,
+  status, id) index, oldest want first, at most WANTS_PER_LISTING; each
+  buyer with a phone gets `want_match`.
 - `match_want`: a new want against the listings on sale, cheapest first; the
   first listing of each seller, at most SELLERS_PER_WANT sellers, and each
   seller gets `want_seller`; the buyer gets one `want_match` naming the
@@ -19,8 +19,16 @@ Two directions, each run by a job after the commit that created one side
 Each pair is a `WantMatch` row inserted with ON CONFLICT DO NOTHING: only a
 pair inserted now sends anything, so a job run twice, or a listing and a want
 matched from both sides, never sends a second SMS for the same pair. Every
-call costs a fixed number of SQL statements whatever the number of wants:
-the rows it reads, one INSERT of the pairs, one INSERT of the messages.
+call costs a fixed number of SQL statements whatever the number of wants.
+`match_listing` runs once per new listing, the hot one: on PostgreSQL it is
+two statements, the listing (with its product, seller and district, as plain
+columns) and `LISTING_MATCH_SQL`, which selects the wants, inserts the pairs
+and inserts the messages in one round trip (data-modifying CTEs); the
+`want_match` text depends only on the listing and the language, so it is
+rendered once per language beforehand and each message takes its want's. On
+SQLite (no data-modifying CTEs) it is the listing, the wants, one INSERT of
+the pairs, one INSERT of the messages. Durability is the database's: nothing
+here relaxes the commit (synchronous_commit stays as configured).
 Like the services, these take the caller's session and never commit; they
 return the queued messages (rows of `messages`: id, recipient, text, kind,
 language, segments) for the caller to enqueue after commit.
@@ -29,7 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, String, bindparam, insert, or_, select, text
+from sqlalchemy import Integer, String, bindparam, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -60,46 +68,132 @@ class _Side:
 
 def match_listing(s: Session, listing_id: int, service_code: str) -> list:
     """Record the open wants the listing matches and queue `want_match` to
-    each buyer with a phone. Nothing for a listing no longer on sale."""
-    row = s.execute(
-        select(Listing, Product, Producer.phone, Producer.district_id, District.name)
-        .join(Product, Product.id == Listing.product_id)
-        .join(Producer, Producer.id == Listing.producer_id)
-        .join(District, District.id == Producer.district_id)
-        .where(Listing.id == listing_id)).one_or_none()
-    if row is None:
+    each buyer with a phone, in the buyer's language. Nothing for a listing
+    no longer on sale."""
+    params = listing_match_params(s, listing_id, service_code)
+    if params is None:
         return []
-    listing, product, seller_phone, district_id, district = row
-    if listing.status != ListingStatus.ACTIVE or listing.quantity <= 0:
-        return []
-    wants = s.execute(wants_query(listing, district_id, seller_phone)).all()
-    new = _record(s, [(want_id, listing.id) for want_id, _, _ in wants], "buyer")
-    published = smstexts.published(s)
-    # The text depends only on the language: rendered (and measured) once each.
-    texts: dict[str, tuple[str, int]] = {}
-    messages = []
-    for want_id, phone, lang in wants:
-        if (want_id, listing.id) in new and phone:
-            lang = str(lang)
-            if lang not in texts:
-                text = _offer_text(lang, product, listing, district, service_code, published)
-                texts[lang] = (text, smstexts.segments(text))
-            messages.append(_message(_Side(phone, lang), "want_match", *texts[lang]))
+    connection = s.connection()
+    if connection.dialect.name == "postgresql":
+        return connection.execute(_PG_LISTING_MATCH, params).all()
+    wants = connection.execute(_WANTS, params).all()
+    new = _record(s, [(want_id, listing_id) for want_id, _, _ in wants], "buyer")
+    messages = [_message(_Side(phone, str(lang)), "want_match",
+                         *_by_language(params, str(lang)))
+                for want_id, phone, lang in wants if (want_id, listing_id) in new and phone]
     return _save(s, messages)
 
 
-def wants_query(listing: Listing, district_id: int, seller_phone: str):
-    """The open wants `listing` matches (its seller in `district_id`, with
-    `seller_phone`), oldest first, at most WANTS_PER_LISTING: (id, phone,
-    language). The index on (product_id, status, id) gives them in order."""
-    return (select(Want.id, Want.phone, Want.language)
-            .where(Want.product_id == listing.product_id, Want.status == WantStatus.OPEN,
-                   Want.max_price >= listing.unit_price, Want.expires_at > utcnow(),
-                   or_(Want.grade.is_(None), Want.grade == listing.grade),
-                   or_(Want.district_id.is_(None), Want.district_id == district_id),
-                   or_(Want.buyer_id.is_(None), Want.buyer_id != listing.producer_id),
-                   or_(Want.phone.is_(None), Want.phone != seller_phone))
-            .order_by(Want.id).limit(WANTS_PER_LISTING))
+def listing_match_params(s: Session, listing_id: int, service_code: str) -> dict | None:
+    """What matching the listing takes, as the parameters of
+    `LISTING_MATCH_SQL`: the listing, its seller's district and phone, and
+    its `want_match` text and segments in each language (`text_rw`,
+    `segments_rw`...). None when it is not on sale. One statement."""
+    # On the session's connection, as Core: these are plain columns, and the
+    # ORM's result handling would double the statement's Python time. First
+    # the flush a query through the session would make.
+    s.flush()
+    offer = s.connection().execute(_OFFER, {"listing_id": listing_id}).one_or_none()
+    if offer is None or offer.status != ListingStatus.ACTIVE or offer.quantity <= 0:
+        return None
+    params = {"listing_id": offer.id, "product_id": offer.product_id,
+              "unit_price": offer.unit_price, "grade": offer.grade,
+              "district_id": offer.district_id, "seller_id": offer.producer_id,
+              "seller_phone": offer.seller_phone, "open": WantStatus.OPEN.value,
+              "now": utcnow(), "bound": WANTS_PER_LISTING, "notified": "buyer",
+              "kind": "want_match", "queued": MessageStatus.QUEUED.value}
+    goods, published = _Goods(offer), smstexts.published(s)
+    for lang in smstexts.LANGUAGES:
+        body = _offer_text(lang, goods, offer, offer.district, service_code, published)
+        params[f"text_{lang}"], params[f"segments_{lang}"] = body, smstexts.segments(body)
+    return params
+
+
+def _by_language(params: dict, lang: str) -> tuple[str, int]:
+    """The text and segments in `lang` (English for any other, as
+    `smstexts.render` falls back); `_chosen_by_language` in SQL."""
+    lang = lang if lang in smstexts.LANGUAGES else smstexts.FALLBACK_LANGUAGE
+    return params[f"text_{lang}"], params[f"segments_{lang}"]
+
+
+# The listing with what its text needs, as plain columns: no ORM object to
+# build for a row read once (the product's names and grades are read fresh
+# each time, so an operator's edit shows in the next SMS).
+_OFFER = (
+    select(Listing.id, Listing.code, Listing.product_id, Listing.producer_id, Listing.grade,
+           Listing.quantity, Listing.unit_price, Listing.status, Product.name_rw,
+           Product.name_en, Product.name_fr, Product.unit, Product.grades,
+           Producer.phone.label("seller_phone"), Producer.district_id,
+           District.name.label("district"))
+    .join(Product, Product.id == Listing.product_id)
+    .join(Producer, Producer.id == Listing.producer_id)
+    .join(District, District.id == Producer.district_id)
+    .where(Listing.id == bindparam("listing_id")))
+
+
+class _Goods:
+    """A product's names, grades and unit as read in a row of `_OFFER`,
+    answering `name` and `grade_name` as a `Product` does."""
+
+    name = Product.name
+    grade_name = Product.grade_name
+
+    def __init__(self, row) -> None:
+        self.name_rw, self.name_en, self.name_fr = row.name_rw, row.name_en, row.name_fr
+        self.grades, self.unit = row.grades, row.unit
+
+
+# The open wants a listing matches, oldest first, at most :bound: (id,
+# phone, language). The index on (product_id, status, id) gives them in
+# order. A NULL :grade (a listing without grade) matches only the wants
+# for any grade. Plain SQL that SQLite and PostgreSQL both run.
+WANTS_SQL = """
+    SELECT id, phone, language FROM wants
+    WHERE product_id = :product_id AND status = :open AND max_price >= :unit_price
+      AND expires_at > :now
+      AND (grade IS NULL OR grade = :grade)
+      AND (district_id IS NULL OR district_id = :district_id)
+      AND (buyer_id IS NULL OR buyer_id <> :seller_id)
+      AND (phone IS NULL OR phone <> :seller_phone)
+    ORDER BY id LIMIT :bound"""
+
+
+def _chosen_by_language(column: str) -> str:
+    """SQL choosing the `:{column}_{lang}` parameter by the want's language,
+    as `_by_language` does."""
+    cases = " ".join(f"WHEN '{lang}' THEN :{column}_{lang}" for lang in sorted(smstexts.LANGUAGES))
+    return f"CASE w.language {cases} ELSE :{column}_{smstexts.FALLBACK_LANGUAGE} END"
+
+
+# PostgreSQL's match of a listing in one statement (data-modifying CTEs, which
+# SQLite lacks): the wants, the pairs not recorded yet, and a message for each
+# of those whose want has a phone, its text chosen by the want's language, ids
+# in want order. Its text never changes, so the driver prepares it once per
+# connection; its parameters are `listing_match_params`.
+LISTING_MATCH_SQL = f"""
+WITH w AS ({WANTS_SQL}
+), p AS (
+    INSERT INTO want_matches (want_id, listing_id, notified, created_at)
+    SELECT id, :listing_id, :notified, :now FROM w
+    ON CONFLICT (want_id, listing_id) DO NOTHING
+    RETURNING want_id
+), m AS (
+    INSERT INTO messages (recipient, text, language, kind, segments, status, attempts,
+                          created_at)
+    SELECT w.phone, {_chosen_by_language("text")}, w.language, :kind,
+           {_chosen_by_language("segments")}, :queued, 0, :now
+    FROM p JOIN w ON w.id = p.want_id
+    WHERE w.phone IS NOT NULL
+    ORDER BY w.id
+    RETURNING id, recipient, text, kind, language, segments
+)
+SELECT id, recipient, text, kind, language, segments FROM m ORDER BY id
+"""
+_WANTS = text(WANTS_SQL).bindparams(bindparam("now", type_=UTCDateTime()))
+_PG_LISTING_MATCH = text(LISTING_MATCH_SQL).bindparams(
+    bindparam("now", type_=UTCDateTime()),
+    *(bindparam(f"text_{lang}", type_=String()) for lang in smstexts.LANGUAGES),
+    *(bindparam(f"segments_{lang}", type_=Integer()) for lang in smstexts.LANGUAGES))
 
 
 # --- a new want -----------------------------------------------------------------

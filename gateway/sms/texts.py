@@ -137,14 +137,17 @@ def segments(text: str) -> int:
     that would straddle the end of a part starts the next one, so
     `segments('a' * 152 + '€' + 'a' * 152)` is 3, not ceil(306 / 153) = 2.
     """
-    if is_gsm7(text):
+    gsm = is_gsm7(text)
+    # The size in C first: most texts fit one part, and need no loop per character.
+    size = gsm7.length(text) if gsm else len(text.encode("utf-16-le", "surrogatepass")) // 2
+    if size <= (GSM7_SINGLE if gsm else UCS2_SINGLE):
+        return 1
+    if gsm:
         costs = [2 if ch in gsm7.EXTENSION else 1 for ch in text]
-        single, part = GSM7_SINGLE, GSM7_PART
+        part = GSM7_PART
     else:
         costs = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
-        single, part = UCS2_SINGLE, UCS2_PART
-    if sum(costs) <= single:
-        return 1
+        part = UCS2_PART
     parts, room = 1, part
     for cost in costs:
         if cost > room:
