@@ -4,15 +4,28 @@ Redis or the database do.
 Timeouts bound each blocking call (`gateway.core.bounds`), but a frozen
 server (SIGSTOP, a stalled disk, a partition that drops no packet) holds a
 PostgreSQL query past any server-side timeout, and libpq has no read
-timeout. So `BoundedHops` runs each hop on a pool thread and waits for it
-at most the budget; past it, the caller gets `TIMED_OUT` in the language the
-hop had found so far. The hop's thread carries on alone and checks the same
+timeout. So `BoundedHops` runs the SQL part of a hop on a pool thread and
+waits for it at most the budget; past it, the caller gets `TIMED_OUT` in the
+language the hop had found so far.
+
+Most hops need no SQL (a known caller's first hop, navigation), and handing
+every hop to another thread cost a fifth of such a hop's CPU under
+gunicorn's threads. So a hop starts on the caller's thread, where only
+Redis calls block, each bounded by its socket timeout and one retry (two
+round trips: about 4 s at worst with the default 1 s timeouts, within the
+default 5 s budget). Before anything that may block without such a bound
+(opening the hop's SQL session, reading the menu head or a menu from SQL,
+waiting for a concurrent duplicate), the hop calls `offload()`: on the
+caller's thread that raises `Offload`, and the hop starts again, from just
+after its first Redis round trip, on a pool thread, with the same deadline.
+Nothing was written before that point (the engine is pure until its
+actions touch SQL), so the part run twice was only computed. The hop's thread carries on alone and checks the same
 deadline between steps (`check`): past the deadline it commits nothing, so
 a caller told "try again" finds nothing half-done. One ambiguity is left and
 stated in docs/reliability.md: a COMMIT sent just before the server froze
 is applied when it thaws, after the caller got the END.
 
-Hops that find every pool thread busy wait in the pool's queue; one that
+Hops offloaded while every pool thread is busy wait in the pool's queue; one that
 starts past its deadline returns at once, so a long freeze costs threads
 (at most `threads`) and never a growing backlog of work.
 """
@@ -43,6 +56,25 @@ _CURRENT: ContextVar["Deadline | None"] = ContextVar("isoko_hop_deadline", defau
 
 class BudgetExceeded(Exception):
     """The hop's budget ran out: nothing may be committed any more."""
+
+
+class Offload(BaseException):
+    """The hop, running on the caller's thread, is about to block without a
+    bound: `resume` (set by the service) carries it on, on a pool thread.
+    A BaseException, so no `except Exception` on the way up takes it for an
+    error."""
+
+    resume = None
+
+
+_INLINE: ContextVar[bool] = ContextVar("isoko_hop_inline", default=False)
+
+
+def offload() -> None:
+    """Call before blocking without a bound: raises `Offload` when the hop
+    runs on the caller's thread (see the module's docstring); else nothing."""
+    if _INLINE.get():
+        raise Offload()
 
 
 class Deadline:
@@ -92,11 +124,19 @@ class BoundedHops:
         """The hop's reply, or `timed_out` when it is not ready in time."""
         started = time.perf_counter()
         deadline = Deadline(self.seconds)
-        # The hop runs in a copy of the caller's context: what the request
+        token, inline = _CURRENT.set(deadline), _INLINE.set(True)
+        try:
+            return self.service.answer(hop)
+        except Offload as offloaded:
+            resume = offloaded.resume or (lambda: self.service.answer(hop))
+        finally:
+            _INLINE.reset(inline)
+            _CURRENT.reset(token)
+        # The rest runs in a copy of the caller's context: what the request
         # set (the web framework's request, the simulator's draft flag) is
         # what the hop sees, as if it ran on the caller's own thread.
         context = contextvars.copy_context()
-        future = self.pool.submit(context.run, self._run, hop, deadline)
+        future = self.pool.submit(context.run, self._run, resume, deadline)
         try:
             return future.result(timeout=max(0.0, deadline.remaining() - MARGIN_SECONDS))
         except FutureTimeout:
@@ -105,12 +145,13 @@ class BoundedHops:
             self.service.observe("timeout", started)
             return timed_out(deadline.lang)
 
-    def _run(self, hop, deadline: Deadline) -> str:
+    @staticmethod
+    def _run(resume, deadline: Deadline) -> str:
         if deadline.expired():  # queued behind stuck hops: its caller has its END already
             return timed_out(deadline.lang)
         token = _CURRENT.set(deadline)
         try:
-            return self.service.answer(hop)
+            return resume()
         finally:
             _CURRENT.reset(token)
 

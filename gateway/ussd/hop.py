@@ -93,10 +93,19 @@ class UssdService:
         self.drafts = None
 
     def answer(self, hop: Hop) -> str:
-        """The full reply body (`CON ...` or `END ...`) for a hop."""
+        """The full reply body (`CON ...` or `END ...`) for a hop. Under
+        `BoundedHops` it may raise `budget.Offload`, whose `resume` carries
+        the hop on from after its first round trip."""
         started = time.perf_counter()
         begin = self.store.begin(hop.session_id, hop.phone, self.menu_name)
         budget.note_language(_language(begin))
+        try:
+            return self._answer_begun(hop, begin, started)
+        except budget.Offload as offloaded:
+            offloaded.resume = lambda: self._answer_begun(hop, begin, started)
+            raise
+
+    def _answer_begun(self, hop: Hop, begin: Begin, started: float) -> str:
         record = begin.record
         if record is not None and hop.text in record.replies:
             if begin.token:
@@ -111,6 +120,7 @@ class UssdService:
             self.observe("limited", started)
             return "END " + SLOW_DOWN[_language(begin)]
         if begin.token is None:
+            budget.offload()  # waits up to 8 s for the other request's reply
             waited = self.store.wait_for(hop.session_id, hop.text)
             self.observe("replay" if waited else "error", started)
             return waited or "END " + BUSY["en"]
@@ -149,6 +159,7 @@ class UssdService:
             return self.drafts.menu(name)
 
         def fetch() -> dict:
+            budget.offload()
             with self.db.session() as s:
                 return menustore.definition(s, self.menu_name, version)
         return self.menus.get(self.menu_name, version, fetch)
@@ -158,6 +169,7 @@ class UssdService:
             return 0
         if begin.head is not None:
             return begin.head
+        budget.offload()
         with self.db.session() as s:
             version = menustore.head(s, self.menu_name)
         if version is None:
@@ -342,6 +354,7 @@ class _LazyTransaction:
 
     def session(self):
         if self._session is None:
+            budget.offload()  # SQL may block past any timeout: on a bounded thread
             self._session = Session(self.db.engine, expire_on_commit=False)
             self.stack.callback(self._session.close)
         return self._session

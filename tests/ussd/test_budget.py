@@ -14,8 +14,9 @@ HOP = Hop("ATUid_b", "+250788000001", "63510", "*384*7#", "")
 
 
 class SlowService:
-    """Stands in for UssdService: learns the language, then takes `seconds`,
-    then reaches the commit point (`budget.check`)."""
+    """Stands in for UssdService: learns the language, then (as the real one
+    does before SQL) offloads to a pool thread, takes `seconds`, then
+    reaches the commit point (`budget.check`)."""
 
     def __init__(self, seconds: float, lang: str = "fr"):
         self.seconds, self.lang = seconds, lang
@@ -26,6 +27,8 @@ class SlowService:
 
     def answer(self, hop):
         budget.note_language(self.lang)
+        budget.offload()
+        self.thread = threading.current_thread()
         time.sleep(self.seconds)
         try:
             budget.check()
@@ -69,6 +72,33 @@ def test_the_hops_errors_reach_the_caller():
         budget.BoundedHops(Broken(0), 1).answer(HOP)
 
 
+def test_a_hop_that_never_blocks_is_answered_on_the_callers_thread():
+    class Quick:
+        def answer(self, hop):
+            budget.check()
+            return f"CON {threading.current_thread().name}"
+    assert budget.BoundedHops(Quick(), 1).answer(HOP) == f"CON {threading.current_thread().name}"
+
+
+def test_an_offloaded_hop_resumes_on_a_pool_thread_with_the_same_deadline():
+    service = SlowService(0.01)
+    assert budget.BoundedHops(service, 1).answer(HOP) == "CON ok"
+    assert service.thread is not threading.current_thread()
+    assert service.thread.name.startswith("isoko-hop")
+
+
+def test_a_hop_offloaded_late_has_only_what_is_left_of_its_budget():
+    class LateSlow(SlowService):
+        def answer(self, hop):
+            time.sleep(0.6)  # a slow Redis round trip, on the caller's thread
+            return super().answer(hop)
+    started = time.monotonic()
+    reply = budget.BoundedHops(LateSlow(0.6, lang="en"), 1).answer(HOP)
+    assert reply == "END " + budget.TIMED_OUT["en"]
+    assert time.monotonic() - started <= 1.0
+
+
 def test_outside_a_bounded_hop_check_does_nothing():
+    budget.offload()
     budget.check()
     budget.note_language("en")
