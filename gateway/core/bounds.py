@@ -40,6 +40,11 @@ class TimeBounds:
     redis_connect_timeout_ms: int = 1000
     redis_socket_timeout_ms: int = 1000
 
+    def redis_round_trip_worst(self) -> float:
+        """Seconds one Redis round trip of the web can block at worst: a read
+        timeout, then its one retry reconnecting and timing out again."""
+        return (2 * self.redis_socket_timeout_ms + self.redis_connect_timeout_ms) / 1000
+
     def pg_connect_args(self) -> dict[str, object]:
         """What a psycopg connection is opened with so these bounds hold."""
         options = (f"-c statement_timeout={self.db_statement_timeout_ms} "

@@ -11,9 +11,11 @@ language the hop had found so far.
 Most hops need no SQL (a known caller's first hop, navigation), and handing
 every hop to another thread cost a fifth of such a hop's CPU under
 gunicorn's threads. So a hop starts on the caller's thread, where only
-Redis calls block, each bounded by its socket timeout and one retry (two
-round trips: about 4 s at worst with the default 1 s timeouts, within the
-default 5 s budget). Before anything that may block without such a bound
+Redis calls block, each bounded by its timeouts and one retry: at worst a
+read timeout, a reconnect and a second read timeout (`round_trip_worst`,
+3 s with the default 1 s timeouts). A hop starts there only when that fits
+the budget, and it leaves for the pool before its second round trip when
+what is left of the budget would not cover another (`offload_if_late`). Before anything that may block without such a bound
 (opening the hop's SQL session, reading the menu head or a menu from SQL,
 waiting for a concurrent duplicate), the hop calls `offload()`: on the
 caller's thread that raises `Offload`, and the hop starts again, from just
@@ -80,16 +82,26 @@ def offload() -> None:
 class Deadline:
     """When a hop's budget ends, and the caller's language once known."""
 
-    def __init__(self, seconds: float, clock=time.monotonic):
+    def __init__(self, seconds: float, clock=time.monotonic, reserve: float = 0.0):
         self.clock = clock
         self.at = clock() + seconds
         self.lang: str | None = None
+        # What one Redis round trip may take at worst, for `offload_if_late`.
+        self.reserve = reserve
 
     def remaining(self) -> float:
         return max(0.0, self.at - self.clock())
 
     def expired(self) -> bool:
         return self.clock() >= self.at
+
+
+def offload_if_late() -> None:
+    """On the caller's thread, offload when what is left of the budget could
+    not cover one more Redis round trip at its worst; else nothing."""
+    deadline = _CURRENT.get()
+    if _INLINE.get() and deadline is not None and deadline.remaining() - MARGIN_SECONDS < deadline.reserve:
+        raise Offload()
 
 
 def check() -> None:
@@ -116,22 +128,29 @@ class BoundedHops:
     """`answer(hop)` like `UssdService.answer`, within `seconds` always.
     Exceptions of the hop reach the caller as they would unbounded."""
 
-    def __init__(self, service, seconds: float, *, threads: int = DEFAULT_THREADS):
+    def __init__(self, service, seconds: float, *, threads: int = DEFAULT_THREADS,
+                 round_trip_worst: float = 0.0):
         self.service, self.seconds = service, seconds
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="isoko-hop")
+        # The longest one Redis round trip can block the caller's thread;
+        # past what the budget allows, every hop runs on the pool.
+        self.round_trip_worst = round_trip_worst
+        self.inline = round_trip_worst <= seconds - MARGIN_SECONDS
 
     def answer(self, hop) -> str:
         """The hop's reply, or `timed_out` when it is not ready in time."""
         started = time.perf_counter()
-        deadline = Deadline(self.seconds)
-        token, inline = _CURRENT.set(deadline), _INLINE.set(True)
-        try:
-            return self.service.answer(hop)
-        except Offload as offloaded:
-            resume = offloaded.resume or (lambda: self.service.answer(hop))
-        finally:
-            _INLINE.reset(inline)
-            _CURRENT.reset(token)
+        deadline = Deadline(self.seconds, reserve=self.round_trip_worst)
+        resume = lambda: self.service.answer(hop)  # noqa: E731
+        if self.inline:
+            token, inline = _CURRENT.set(deadline), _INLINE.set(True)
+            try:
+                return self.service.answer(hop)
+            except Offload as offloaded:
+                resume = offloaded.resume or resume
+            finally:
+                _INLINE.reset(inline)
+                _CURRENT.reset(token)
         # The rest runs in a copy of the caller's context: what the request
         # set (the web framework's request, the simulator's draft flag) is
         # what the hop sees, as if it ran on the caller's own thread.

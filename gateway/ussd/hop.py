@@ -144,6 +144,7 @@ class UssdService:
             reply = "END " + SORRY.get(lang, SORRY["en"])
             record.state = dict(record.state or {}, end=True)
             failed = True
+        budget.offload_if_late()  # the second round trip must fit what is left
         record.hops += 1
         record.remember(hop.text, reply)
         # The SQL is committed: queued SMS ride in the same round trip as the

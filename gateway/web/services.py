@@ -53,7 +53,7 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
                        queue_payment=lambda payment_id: payment_jobs.enqueue(client, payment_id),
                        hops_per_minute=settings.access.hops_per_minute)
     return Services(settings, db, client, store, cache, ussd, sms_texts,
-                    BoundedHops(ussd, bounds.hop_budget_seconds))
+                    BoundedHops(ussd, bounds.hop_budget_seconds, round_trip_worst=bounds.redis_round_trip_worst()))
 
 
 def prepare_database(db: Database) -> list[str]:

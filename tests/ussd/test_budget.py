@@ -98,7 +98,32 @@ def test_a_hop_offloaded_late_has_only_what_is_left_of_its_budget():
     assert time.monotonic() - started <= 1.0
 
 
+def test_where_a_redis_round_trip_could_outlast_the_budget_every_hop_runs_on_the_pool():
+    class Quick:
+        def answer(self, hop):
+            return f"CON {threading.current_thread().name}"
+    assert budget.BoundedHops(Quick(), 1, round_trip_worst=0.9).answer(HOP).startswith("CON isoko-hop")
+    assert budget.BoundedHops(Quick(), 1, round_trip_worst=0.5).answer(HOP) == (
+        f"CON {threading.current_thread().name}")
+
+
+def test_a_hop_late_for_its_second_round_trip_finishes_on_the_pool():
+    class LateQuick:
+        runs = []
+
+        def answer(self, hop):
+            if threading.current_thread() is threading.main_thread():
+                time.sleep(0.3)  # a slow first round trip
+            budget.offload_if_late()
+            self.runs.append(threading.current_thread().name)
+            return "CON ok"
+    service = LateQuick()
+    assert budget.BoundedHops(service, 1, round_trip_worst=0.5).answer(HOP) == "CON ok"
+    assert len(service.runs) == 1 and service.runs[0].startswith("isoko-hop")
+
+
 def test_outside_a_bounded_hop_check_does_nothing():
     budget.offload()
+    budget.offload_if_late()
     budget.check()
     budget.note_language("en")
