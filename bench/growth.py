@@ -455,7 +455,7 @@ def sms_growth(args) -> list[dict]:
 
 def web_parts(args, tmp: Path, data: dict) -> None:
     """(a) and (b): Isoko bootstrapped and its known phones registered once."""
-    hops.bootstrap()
+    hops.bootstrap({"isoko"})
     settings = Settings.from_env(hops.isoko_env())
     ttl, resume_ttl = settings.session_ttl_seconds, settings.resume_ttl_seconds
     client = redis.Redis.from_url(redis_server.url(hops.ISOKO_REDIS_DB))

@@ -284,7 +284,7 @@ def _menu_builder_gap(runs: dict, floor: dict[int, dict]) -> list[str]:
              "machine, the scheduler; for Node, an event loop waiting), so the CPU per hop is the "
              "steadier comparison.",
              f"- Redis per hop: Isoko {median(isoko, 'redis_cmds_per_hop'):.1f} commands "
-             f"({_commands(list(isoko.values()))}) in 2 pipelined round trips (bench/counts.py), "
+             f"({_commands(list(isoko.values()))}) in 2 round trips, one Lua script each (bench/counts.py), "
              f"{median(isoko, 'redis_cpu_ms_per_hop'):.3f} ms of the server's CPU; menu-builder "
              f"{median(builder, 'redis_cmds_per_hop'):.1f} ({_commands(list(builder.values()))}), "
              f"{median(builder, 'redis_cpu_ms_per_hop'):.3f} ms. By design (read in the sources): "
@@ -300,6 +300,7 @@ def _menu_builder_gap(runs: dict, floor: dict[int, dict]) -> list[str]:
              f"{median(floor, 'cpu_ms_per_hop'):.2f} ms of CPU per hop in the same rounds: the least a "
              "Python hop costs here before any USSD logic, so of Isoko's CPU per hop, that much is "
              "Flask, gunicorn and redis-py, the rest its own work."] if floor else []
+    return lines
 
 
 def _median_range(values: list[float], fmt: str = ".0f") -> str:
