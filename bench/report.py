@@ -381,16 +381,21 @@ def growth_verdict(g: dict) -> list[str]:
     return lines
 
 
+def _by_workers(rs: list[dict], key: str):
+    """(worker count, its runs, `key` × 1 worker per round as text) for each count, fewest first."""
+    base = {r["round"]: r for r in rs if r["workers"] == 1}
+    for n in sorted({r["workers"] for r in rs}):
+        at = [r for r in rs if r["workers"] == n]
+        yield n, at, "—" if n == 1 else " ".join(f"{1 + x:.2f}" for x in _change(at, base, key))
+
+
 def growth_workers(g: dict) -> list[str]:
     """The web-workers table: each kind at 1, 2, 4 gunicorn workers, against 1 worker per round."""
     results = g["workers"]
     rows = ["| kind | gunicorn workers (× 4 threads) | hops/s median (min–max) | p50 ms median | "
             "p99 ms median (min–max) | hops/s × 1 worker, per round |", "|---|---|---|---|---|---|"]
     for (kind,), rs in _by(results, "kind").items():
-        base = {r["round"]: r for r in rs if r["workers"] == 1}
-        for w in sorted({r["workers"] for r in rs}):
-            at = [r for r in rs if r["workers"] == w]
-            ratio = "—" if w == 1 else " ".join(f"{1 + x:.2f}" for x in _change(at, base, "hops_per_s"))
+        for w, at, ratio in _by_workers(rs, "hops_per_s"):
             rows.append(f"| {kind} | {w} | {_median_range([r['hops_per_s'] for r in at])} | "
                         f"{statistics.median(r['p50_ms'] for r in at):.1f} | "
                         f"{_median_range([r['p99_ms'] for r in at], '.1f')} | {ratio} |")
@@ -406,10 +411,7 @@ def growth_sms(g: dict) -> list[str]:
     rows = ["| drain jobs | RQ workers | SMS/s median (min–max), enqueue to last accepted | "
             "× 1 worker, per round | accepted / sent | duplicates |", "|---|---|---|---|---|---|"]
     for (mode,), rs in _by(g["sms"], "mode").items():
-        base = {r["round"]: r for r in rs if r["workers"] == 1}
-        for n in sorted({r["workers"] for r in rs}):
-            at = [r for r in rs if r["workers"] == n]
-            ratio = "—" if n == 1 else " ".join(f"{1 + x:.2f}" for x in _change(at, base, "sms_per_s"))
+        for n, at, ratio in _by_workers(rs, "sms_per_s"):
             rows.append(f"| {SMS_MODE_NAMES.get(mode, mode)} | {n} | {_median_range([r['sms_per_s'] for r in at])} | "
                         f"{ratio} | {sum(r['accepted'] for r in at):,} / {sum(r['count'] for r in at):,} | "
                         f"{sum(r['duplicates'] for r in at)} |")
