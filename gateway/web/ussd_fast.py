@@ -13,8 +13,10 @@ as Werkzeug parses it, `parsers.parse_ussd_hop`, `callbacks_guard.admits`,
 It answers only a request it can answer exactly as Flask would: `POST` to
 `/at/ussd`, a url-encoded body with a Content-Length within MAX_BODY_BYTES,
 admitted by the callback guard, a body that decodes and parses into a
-valid hop. Everything else goes to Flask untouched: a refusal (400, 403,
-413), a chunked or multipart body, another path or method. A body already
+valid hop, and that does not ask for a draft (the simulator's field, whose
+permission check reads the console's session). Everything else goes to
+Flask untouched: a refusal (400, 403, 413), a draft dial, a chunked or
+multipart body, another path or method. A body already
 read is handed back to Flask as it was, so Flask refuses it with its own
 words. The tests drive every such case through both ways and compare
 (`tests/web/test_ussd_fast.py`).
@@ -29,6 +31,7 @@ from werkzeug.datastructures import MultiDict
 from gateway.channels.africastalking.parsers import parse_ussd_hop
 from gateway.channels.africastalking.ussd import answer
 from gateway.web import callbacks_guard
+from gateway.web.simulator import DRAFT_FIELD
 
 PATH = "/at/ussd"
 FORM = "application/x-www-form-urlencoded"
@@ -51,7 +54,7 @@ class FastUssd:
             return self.app(environ, start_response)
         body = _read(environ["wsgi.input"], length)
         hop = _hop(body)
-        if hop is None:  # Flask reads the same bytes and gives its 400
+        if hop is None:  # Flask reads the same bytes: its 400, or a draft dial
             environ["wsgi.input"] = io.BytesIO(body)
             return self.app(environ, start_response)
         reply, answered = answer(self.services.hops, hop)
@@ -99,13 +102,17 @@ def _read(stream, length: int) -> bytes:
 
 
 def _hop(body: bytes):
-    """The hop in `body`, or None when Flask's view would refuse it (a body
-    that is not UTF-8 reaches Werkzeug's parser as an empty form)."""
+    """The hop in `body`, or None when Flask's view must answer it: a body
+    it would refuse (one that is not UTF-8 reaches Werkzeug's parser as an
+    empty form), or a draft dial (`DraftMenus` reads Flask's request)."""
     try:
         text = body.decode()
     except UnicodeDecodeError:
         return None
-    hop = parse_ussd_hop(MultiDict(parse_qsl(text, keep_blank_values=True, errors=URL_QUOTE_ERRORS)))
+    form = MultiDict(parse_qsl(text, keep_blank_values=True, errors=URL_QUOTE_ERRORS))
+    if DRAFT_FIELD in form:
+        return None
+    hop = parse_ussd_hop(form)
     return None if isinstance(hop, str) else hop
 
 
