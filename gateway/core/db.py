@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,9 @@ from typing import Any
 from alembic import command
 from alembic.config import Config  # imported here: only migrations need it
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -29,6 +30,10 @@ _MIGRATION_LOCK_KEY = 0x150C0
 
 # How long a SQLite writer waits for the lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 5000
+
+# A pooled PostgreSQL connection idle this long is pinged before use (see
+# `_ping_when_idle`); one in use more recently than that is not.
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -70,8 +75,36 @@ def build_engine(url: str | URL, pool: PoolLimits | None = None,
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
-    return create_engine(parsed, pool_pre_ping=True, connect_args=_pg_args(parsed, pg_connect_args),
-                         **_pool_options(pool or PoolLimits()))
+    engine = create_engine(parsed, connect_args=_pg_args(parsed, pg_connect_args),
+                           **_pool_options(pool or PoolLimits()))
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle past
+    PING_AFTER_IDLE_SECONDS: SQLAlchemy's `pool_pre_ping` pings on every
+    checkout, a round trip as long as a hop's own lookup. A connection the
+    server closed while idle (a restart overnight, an idle timeout) is
+    replaced before the caller sees it, as with pre-ping. One in use moments
+    ago that died since fails its statement: SQLAlchemy sees the disconnect,
+    drops every connection older than it, and only that statement's caller
+    gets the error (a hop's polite END) once per server restart."""
+
+    def fresh(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as gone:
+            raise DisconnectionError() from gone  # the pool retries on a new connection
+
+    event.listen(engine, "connect", fresh)
+    event.listen(engine, "checkin", fresh)
+    event.listen(engine, "checkout", checkout)
 
 
 def _pool_options(pool: PoolLimits) -> dict[str, Any]:
@@ -161,6 +194,10 @@ class Database:
         self.engine = build_engine(self.url, pool, pg_connect_args)
         self.info: dict[str, object] = {}
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
+        # Reads that need no transaction (one statement each): no BEGIN or
+        # COMMIT round trip. SQLite's single shared connection stays as it is.
+        self._reads = (self.engine if self.dialect == "sqlite"
+                       else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
 
     @property
     def dialect(self) -> str:
@@ -178,6 +215,15 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for statements that each stand alone (a lookup by
+        key): on PostgreSQL in autocommit, so no BEGIN and no COMMIT round
+        trip; back to the pool when the block ends. Never for writes, nor
+        for reads that must agree with each other."""
+        with self._reads.connect() as connection:
+            yield connection
 
     def upgrade(self, revision: str = "head") -> None:
         """Migrate the schema to `revision`; a no-op when already there.

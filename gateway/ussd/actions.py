@@ -49,6 +49,9 @@ class ActionEnv:
     # wants' matching jobs are queued on it); None where no job is queued.
     redis: object = None
     profile: dict | None = None  # the caller's cached producer profile (gateway.ussd.profiles)
+    # Runs `query(connection)` for one statement that stands alone, outside
+    # the hop's transaction when none has begun (no BEGIN/COMMIT round trip).
+    read: Callable[[Callable], object] | None = None
 
     @property
     def session(self) -> Session:
@@ -85,7 +88,9 @@ def identify(env: ActionEnv, values: dict) -> Result:
     and caches the profile after the commit."""
     found = env.profile
     if found is None:
-        producer = market.find_producer(env.session, env.phone)
+        phone = env.phone
+        read = env.read or (lambda query: query(env.session))
+        producer = read(lambda connection: market.find_profile(connection, phone))
         if producer is None:
             return "new", {}
         found = _profile(producer)
@@ -94,7 +99,8 @@ def identify(env: ActionEnv, values: dict) -> Result:
 
 
 def _profile(producer) -> dict:
-    """The session values that say who a registered caller is."""
+    """The session values that say who a registered caller is (from a
+    `Producer` or a `market.find_profile` row)."""
     return {"producer_id": producer.id, "name": shown_name(producer.name),
             "lang": str(producer.language), "district": str(producer.district_id)}
 

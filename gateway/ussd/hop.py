@@ -250,7 +250,7 @@ class UssdService:
                     session_id=hop.session_id, text=hop.text, queue_sms=self.queue_sms,
                     service_code=self.service_code, order_ttl=self.order_ttl,
                     after_commit=tx.after_commit, momo=self.momo, queue_payment=self.queue_payment,
-                    redis=self.store.client, profile=profile)
+                    redis=self.store.client, profile=profile, read=tx.read)
             outcome, values = actions.run(turn.action.name, env, turn.action.values)
             turn = engine.resume(menu, turn.state, outcome, values, ctx)
         raise engine.EngineError("too many chained actions")
@@ -359,6 +359,16 @@ class _LazyTransaction:
             self._session = Session(self.db.engine, expire_on_commit=False)
             self.stack.callback(self._session.close)
         return self._session
+
+    def read(self, query):
+        """`query(connection)` for one statement that stands alone: in the
+        hop's transaction once it has begun (so it sees the hop's writes),
+        else on a `Database.reading` connection held only for the query."""
+        if self._session is not None:
+            return query(self._session)
+        budget.offload()
+        with self.db.reading() as connection:
+            return query(connection)
 
     def commit(self) -> None:
         """Commit the hop's SQL; `after_commit` work is run by the caller after.

@@ -52,6 +52,29 @@ def test_a_missing_profile_is_read_from_sql_once_and_cached(gateway, costs):
     assert "Hello Jean Bosco" in body and cost.sql == 0, costs.statements
 
 
+def test_a_never_seen_phone_costs_one_lookup_outside_any_transaction(gateway, costs):
+    """One indexed SELECT, and on PostgreSQL in autocommit: no BEGIN and no
+    COMMIT round trip around it (psycopg sends neither in autocommit)."""
+    from sqlalchemy import event
+
+    autocommit = []
+
+    def seen(conn, _cursor, statement, *_args):
+        if "FROM producers" in statement:
+            autocommit.append(getattr(conn.connection.dbapi_connection, "autocommit", None))
+
+    Phone(gateway.http, "+250788123450", session="warm").dial()  # the menu is loaded: this hop's SQL is the lookup
+    event.listen(gateway.db.engine, "before_cursor_execute", seen)
+    try:
+        body, cost = hop(costs, Phone(gateway.http, "+250788123456"), None, dial=True)
+    finally:
+        event.remove(gateway.db.engine, "before_cursor_execute", seen)
+    assert body.startswith("CON Isoko\nHitamo ururimi"), body
+    assert len(real(costs)) == 1 and cost.redis <= 2, (cost, costs.statements)
+    if gateway.db.dialect == "postgresql":
+        assert autocommit == [True]
+
+
 def test_registration_caches_the_profile_it_wrote(gateway):
     phone = Phone(gateway.http, number="+250788000077")
     register(phone, name="Uwase Aline", lang="Francais")

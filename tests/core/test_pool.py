@@ -1,0 +1,76 @@
+"""PostgreSQL connections from the pool: pinged only after sitting idle, and
+reads that stand alone sent without a transaction (`gateway.core.db`)."""
+from __future__ import annotations
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from psycopg.pq import TransactionStatus
+
+from gateway.core import db as dbmodule
+from gateway.core.db import Database
+from tests.conftest import TEST_PG_URL
+
+
+@pytest.fixture
+def pg():
+    db = Database(TEST_PG_URL)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def pings(pg, monkeypatch):
+    """The pings the pool sends (the dialect's own ping, still sent)."""
+    sent = []
+    real = pg.engine.dialect.do_ping
+    monkeypatch.setattr(pg.engine.dialect, "do_ping", lambda conn: sent.append(conn) or real(conn))
+    return sent
+
+
+def backend_pid(db: Database) -> int:
+    with db.session() as s:
+        return s.scalar(sa.text("SELECT pg_backend_pid()"))
+
+
+def terminate(pid: int) -> None:
+    with psycopg.connect(sa.make_url(TEST_PG_URL).set(drivername="postgresql").render_as_string(
+            hide_password=False), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def test_a_connection_used_moments_ago_is_not_pinged(pg, pings):
+    first = backend_pid(pg)
+    assert backend_pid(pg) == first  # the same pooled connection, twice
+    assert pings == []
+
+
+def test_a_connection_idle_past_the_limit_is_pinged_and_replaced_when_dead(pg, pings, monkeypatch):
+    dead = backend_pid(pg)
+    terminate(dead)
+    monkeypatch.setattr(dbmodule, "PING_AFTER_IDLE_SECONDS", 0.0)  # as if idle for long
+    replaced = backend_pid(pg)  # no error: the ping found it dead, the pool reconnected
+    assert replaced != dead and pings[0].broken  # the dead one was pinged first
+
+
+def test_a_connection_that_died_since_its_last_use_fails_once_then_the_pool_recovers(pg, pings):
+    """The trade-off of not pinging busy connections: the one statement that
+    meets a server restart fails (a hop's polite END), the pool drops every
+    connection as old as it, and the next caller gets a fresh one."""
+    dead = backend_pid(pg)
+    terminate(dead)
+    with pytest.raises(sa.exc.OperationalError) as failed:
+        backend_pid(pg)
+    assert failed.value.connection_invalidated
+    assert backend_pid(pg) != dead and pings == []
+
+
+def test_a_read_sends_no_transaction_and_the_next_session_has_one(pg):
+    with pg.reading() as connection:
+        assert connection.execute(sa.text("SELECT 1")).scalar() == 1
+        dbapi = connection.connection.dbapi_connection
+        assert dbapi.info.transaction_status == TransactionStatus.IDLE  # no BEGIN was sent
+    with pg.session() as s:
+        s.execute(sa.text("SELECT 1"))
+        dbapi = s.connection().connection.dbapi_connection
+        assert dbapi.info.transaction_status == TransactionStatus.INTRANS
