@@ -62,7 +62,9 @@ def shorten(shown: str, septets: int) -> str:
 def fill(template: str, values: dict, placeholders: dict[str, Placeholder]) -> str:
     """Substitute every `{name}`; a value longer than its declared maximum is
     cut (`shorten`), so a page checked at worst case can never overflow at
-    run time. An unknown or missing name renders empty rather than failing a hop."""
+    run time. An unknown or missing name renders empty rather than failing a
+    hop, and the space an empty value leaves at a line's end is dropped
+    ("Want: Beans {grade}" with no grade is "Want: Beans")."""
 
     def one(m: re.Match) -> str:
         spec = placeholders.get(m.group(1))
@@ -70,7 +72,10 @@ def fill(template: str, values: dict, placeholders: dict[str, Placeholder]) -> s
             return ""
         return shorten(format_value(values[m.group(1)], spec.format), spec.max)
 
-    return _TOKEN.sub(one, template)
+    return _LINE_END_SPACES.sub("", _TOKEN.sub(one, template))
+
+
+_LINE_END_SPACES = re.compile(r" +(?=\n|$)")
 
 
 def worst_case(template: str, placeholders: dict[str, Placeholder]) -> str:

@@ -353,7 +353,7 @@ def test_a_product_without_grades_forgets_an_earlier_grade():
     assert call.name == "price_listing"
     assert call.values["product"] == "eggs"
     assert not any(k.startswith("grade") for k in call.values)
-    assert d.turn.text.startswith("Eggs \n300 pcs x 150 RWF\nYose: 45,000 RWF\n")
+    assert d.turn.text.startswith("Eggs\n300 pcs x 150 RWF\nYose: 45,000 RWF\n")
 
 
 def test_cancelling_a_listing_creates_nothing():

@@ -88,6 +88,14 @@ def test_overlong_worst_case_fits_with_short_values():
     assert gsm7.length(texts.worst_case(template, menu.placeholders)) > menu.limit
 
 
+def test_an_empty_value_leaves_no_space_at_a_line_end():
+    spots = {name: texts.Placeholder(name, 16) for name in ("product", "grade", "qty")}
+    template = "Want: {product} {grade}\n{qty} kg {grade}"
+    assert texts.fill(template, {"product": "Beans", "qty": "500"}, spots) == "Want: Beans\n500 kg"
+    assert texts.fill(template, {"product": "Beans", "grade": "A", "qty": "5"}, spots) == (
+        "Want: Beans A\n5 kg A")
+
+
 def test_long_more_is_a_225_character_string_and_lints_at_once():
     d = definition("long_more")
     assert len(d["strings"]["more"]["fr"]) == 225 and gsm7.first_non_gsm7(d["strings"]["more"]["fr"]) is None
