@@ -7,9 +7,9 @@ schema from the Alembic revisions shipped in `gateway/migrations`.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
