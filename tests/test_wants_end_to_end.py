@@ -57,7 +57,7 @@ def _post_want(gw, price: str = "900", district: str = "Huye") -> str:
     body = buyer.walk("200", price)
     assert body.startswith("CON From which district?")
     body = _choose(buyer, buyer.hop(option(body, "Choose a district")), district)
-    assert body == (f"CON Want: Beans \n200 kg, at most {int(price):,} RWF\n{district}, 14 days. "
+    assert body == (f"CON Want: Beans\n200 kg, at most {int(price):,} RWF\n{district}, 14 days. "
                     "Confirm?\n1. Yes\n2. No\n0. Back")
     assert buyer.hop("1") == "END Want posted. You will get an SMS for each matching offer."
     return body

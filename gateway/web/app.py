@@ -27,6 +27,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     if services is None:
         services = build_services(settings or Settings.from_env(mode="web"))
     app = Flask("gateway")  # templates and static files live in gateway/templates, gateway/static
+    # "//" in a path is not a route: a 404, never a 308 to another URL (set
+    # before the routes, which take it when they are added).
+    app.url_map.merge_slashes = False
     app.config["SECRET_KEY"] = services.settings.secret_key
     app.config["SESSION_COOKIE_SECURE"] = services.settings.access.cookie_secure
     app.extensions["isoko"] = services

@@ -142,3 +142,13 @@ def test_a_nul_in_the_login_form_is_a_400_and_locks_nobody_out(gateway):
         response = gateway.http.post("/admin/login", data={"csrf_token": token, "username": "ada\x00",
                                                            "password": "x\x00y"})
         assert response.status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders/%2F0", "/api/v1//orders", "//admin/login",
+                                  "/at//ussd"])
+def test_a_doubled_slash_is_not_a_route_and_never_a_redirect(gateway, path):
+    """Found by the API fuzz: Werkzeug's default merged "//" with a 308 to
+    another URL. A path that is no route is a 404 (or the API's 401 first)."""
+    response = gateway.http.get(path)
+    assert response.status_code in (401, 404), (path, response.status_code)
+    assert "Location" not in response.headers
