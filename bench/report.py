@@ -107,8 +107,12 @@ def targets(data: dict) -> list[str]:
         "seen, a product list's catalogue version, a listing confirmed) run their SQL on a pool "
         "thread bounded by the hop's budget (`gateway/ussd/budget.py`); the others stay on "
         "gunicorn's thread. What is left of the gap on a first hop of a never-seen phone is that "
-        "SQL lookup (the ORM's query, a PostgreSQL round trip, the thread hand-off); on list and "
-        "write hops, the SQL they need.",
+        "lookup: the hand-off to the pool thread (kept: a frozen PostgreSQL must not hold "
+        "gunicorn's thread past the budget) and one PostgreSQL round trip (a prebuilt SELECT on a "
+        "connection in autocommit, `Database.reading`; the pool pings only a connection idle "
+        "for 5 s). On a navigation hop it is the two scripts' work in Redis, the engine and the "
+        "record's JSON and zlib; and the navigation kind's one first hop in nine is a never-seen "
+        "phone's. On list and write hops, the SQL they need.",
     ]
 
 
