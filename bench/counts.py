@@ -48,8 +48,10 @@ JOURNEYS = {
     "navigation": ("fresh", NAV, ["first_unknown"] + ["navigation"] * (len(NAV) - 1)),
     # DATA: odd steps open the product list (a data hop), even ones go back to the menu.
     "data": ("known", DATA, ["first_known", "data", "navigation", "data", "navigation", "data"]),
-    # SELL: the last hop confirms the listing (SQL writes, an SMS queued).
-    "write": ("known", SELL, ["first_known", "data", "navigation", "navigation", "navigation", "write"]),
+    # SELL: every hop between the product list and the confirmation reads data
+    # (the product's grades, the price screen's "market now" line, the price
+    # check); the last hop confirms the listing (SQL writes, an SMS queued).
+    "write": ("known", SELL, ["first_known", "data", "data", "data", "data", "write"]),
     "register": ("fresh", REGISTER, ["first_unknown", "navigation", "navigation", "navigation", "write"]),
 }
 
