@@ -32,9 +32,12 @@ class ActionEnv:
     """What an action may use: the transaction, who is calling, and a hook
     list for work to start after commit. `session` opens the hop's SQL
     session on first use (`open_session`): an action answered from Redis
-    alone (a known caller's first hop) never builds one."""
+    alone (a known caller's first hop) never builds one. `read(query)` runs
+    `query(connection)` for one statement that stands alone, outside the
+    hop's transaction when none has begun (no BEGIN/COMMIT round trip)."""
 
     open_session: Callable[[], Session]
+    read: Callable[[Callable], object]
     phone: str
     network: str
     session_id: str
@@ -49,9 +52,6 @@ class ActionEnv:
     # wants' matching jobs are queued on it); None where no job is queued.
     redis: object = None
     profile: dict | None = None  # the caller's cached producer profile (gateway.ussd.profiles)
-    # Runs `query(connection)` for one statement that stands alone, outside
-    # the hop's transaction when none has begun (no BEGIN/COMMIT round trip).
-    read: Callable[[Callable], object] | None = None
 
     @property
     def session(self) -> Session:
@@ -89,8 +89,7 @@ def identify(env: ActionEnv, values: dict) -> Result:
     found = env.profile
     if found is None:
         phone = env.phone
-        read = env.read or (lambda query: query(env.session))
-        producer = read(lambda connection: market.find_profile(connection, phone))
+        producer = env.read(lambda connection: market.find_profile(connection, phone))
         if producer is None:
             return "new", {}
         found = _profile(producer)

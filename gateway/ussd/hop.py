@@ -246,11 +246,11 @@ class UssdService:
                 return turn
             if env is None:
                 env = actions.ActionEnv(
-                    open_session=tx.session, phone=hop.phone, network=hop.network,
+                    open_session=tx.session, read=tx.read, phone=hop.phone, network=hop.network,
                     session_id=hop.session_id, text=hop.text, queue_sms=self.queue_sms,
                     service_code=self.service_code, order_ttl=self.order_ttl,
                     after_commit=tx.after_commit, momo=self.momo, queue_payment=self.queue_payment,
-                    redis=self.store.client, profile=profile, read=tx.read)
+                    redis=self.store.client, profile=profile)
             outcome, values = actions.run(turn.action.name, env, turn.action.values)
             turn = engine.resume(menu, turn.state, outcome, values, ctx)
         raise engine.EngineError("too many chained actions")

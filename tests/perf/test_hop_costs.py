@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import event
 
 from gateway.ussd import profiles
 from tests.perf.counting import Costs
@@ -55,15 +56,14 @@ def test_a_missing_profile_is_read_from_sql_once_and_cached(gateway, costs):
 def test_a_never_seen_phone_costs_one_lookup_outside_any_transaction(gateway, costs):
     """One indexed SELECT, and on PostgreSQL in autocommit: no BEGIN and no
     COMMIT round trip around it (psycopg sends neither in autocommit)."""
-    from sqlalchemy import event
-
     autocommit = []
 
     def seen(conn, _cursor, statement, *_args):
         if "FROM producers" in statement:
             autocommit.append(getattr(conn.connection.dbapi_connection, "autocommit", None))
 
-    Phone(gateway.http, "+250788123450", session="warm").dial()  # the menu is loaded: this hop's SQL is the lookup
+    # The menu loaded first, so the hop measured reads only the lookup.
+    Phone(gateway.http, "+250788123450", session="warm").dial()
     event.listen(gateway.db.engine, "before_cursor_execute", seen)
     try:
         body, cost = hop(costs, Phone(gateway.http, "+250788123456"), None, dial=True)
