@@ -7,11 +7,11 @@ import time
 import pytest
 
 from gateway.ussd import hop as hops
-from gateway.ussd.sessions import PREFIX, Record
+from gateway.ussd.sessions import PREFIX, RATE_WINDOW, Record
 from menus import gsm7
 from tests.ussd.helpers import Phone, check_reply, option, register
 
-# The counter lives one clock minute (sessions.RATE_WINDOW): a test whose
+# The counter lives one clock minute (RATE_WINDOW): a test whose
 # hops straddle a minute's turn would see it reset. Its hops take well
 # under this many seconds.
 CLEAR_OF_TURN_SECONDS = 5
@@ -20,7 +20,7 @@ CLEAR_OF_TURN_SECONDS = 5
 def clear_of_the_minutes_turn() -> None:
     """Return at once, or after at most CLEAR_OF_TURN_SECONDS once the
     clock minute has turned, so the hops that follow share one counter."""
-    left = 60 - time.time() % 60
+    left = RATE_WINDOW - time.time() % RATE_WINDOW
     if left < CLEAR_OF_TURN_SECONDS:
         time.sleep(left + 0.05)
 
