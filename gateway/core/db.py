@@ -19,6 +19,7 @@ from alembic.config import Config  # imported here: only migrations need it
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.sql.expression import Executable
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -198,6 +199,7 @@ class Database:
         # COMMIT round trip. SQLite's single shared connection stays as it is.
         self._reads = (self.engine if self.dialect == "sqlite"
                        else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+        self._compiled: dict[Executable, tuple] = {}  # read_one's statements, as the driver gets them
 
     @property
     def dialect(self) -> str:
@@ -224,6 +226,55 @@ class Database:
         for reads that must agree with each other."""
         with self._reads.connect() as connection:
             yield connection
+
+    def read_one(self, statement: Executable, params: dict[str, Any]) -> tuple | None:
+        """The one row of a SELECT that stands alone (a lookup by key), as a
+        plain tuple, or None when nothing matches.
+
+        For the hop's hot path: on PostgreSQL the statement (compiled once)
+        goes straight to a pooled psycopg connection in autocommit, with no
+        SQLAlchemy `Connection` around it, which was two thirds of such a
+        lookup's CPU; the pool's checkout ping and timeouts apply as for any
+        connection. So no type processing: only for columns and parameters
+        the driver hands over as they are (text, numbers; a StrEnum column
+        comes back as its string). A statement that meets a dead connection
+        raises the driver's error once; the connection is dropped, and every
+        other one as old with it, as SQLAlchemy does (`Engine.dispose`). On
+        SQLite, an ordinary `reading` connection."""
+        if self.dialect == "sqlite":
+            with self.reading() as connection:
+                row = connection.execute(statement, params).one_or_none()
+                return None if row is None else tuple(row)
+        compiled = self._compiled.get(statement)
+        if compiled is None:
+            compiled = self._compiled[statement] = self._for_driver(statement)
+        sql, fixed = compiled
+        params = {**fixed, **params} if fixed else params
+        pooled = self.engine.raw_connection()
+        driver = pooled.driver_connection
+        try:
+            driver.autocommit = True  # no BEGIN; set back before the pool sees it again
+            try:
+                with driver.cursor() as cursor:
+                    return cursor.execute(sql, params).fetchone()
+            finally:
+                if not driver.broken:  # a broken one is dropped below
+                    driver.autocommit = False
+        except self.engine.dialect.loaded_dbapi.Error as error:
+            if self.engine.dialect.is_disconnect(error, driver, None):
+                pooled.invalidate(error)
+                self.engine.dispose(close=False)  # the others are as old: a fresh pool
+            raise
+        finally:
+            pooled.close()  # back to the pool (a no-op for an invalidated one)
+
+    def _for_driver(self, statement: Executable) -> tuple[str, dict[str, Any]]:
+        """`statement` as the driver takes it: its SQL text, and the values
+        of the parameters the statement fixes itself (literals)."""
+        compiled = statement.compile(dialect=self.engine.dialect)
+        fixed = {name: bind.effective_value for bind, name in compiled.bind_names.items()
+                 if not bind.required}
+        return str(compiled), fixed
 
     def upgrade(self, revision: str = "head") -> None:
         """Migrate the schema to `revision`; a no-op when already there.

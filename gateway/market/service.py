@@ -13,11 +13,14 @@ the job re-reads the row, so it must exist when the job runs.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 from gateway.core.models import utcnow
 from gateway.market import rules
@@ -44,17 +47,28 @@ def find_producer(s: Session, phone: str) -> Producer | None:
     return s.scalar(select(Producer).where(Producer.phone == phone))
 
 
+class Profile(NamedTuple):
+    """Who a registered caller is, as the hop needs it."""
+
+    id: int
+    name: str
+    language: str
+    district_id: int
+
+
 # Who a caller is, as plain columns: built once, so a lookup costs no SQL
 # expression building and no ORM object.
 _PROFILE = select(Producer.id, Producer.name, Producer.language, Producer.district_id).where(
     Producer.phone == bindparam("phone"))
 
 
-def find_profile(connection: Connection | Session, phone: str) -> Row | None:
-    """(id, name, language, district_id) of the producer registered with
-    this E.164 phone, or None: one indexed SELECT on `connection` (a
-    `Database.reading` connection, or a session whose writes it must see)."""
-    return connection.execute(_PROFILE, {"phone": phone}).one_or_none()
+def find_profile(read_one: Callable[[Executable, dict], Sequence | None], phone: str) -> Profile | None:
+    """The `Profile` of the producer registered with this E.164 phone, or
+    None: one indexed SELECT through `read_one(statement, params)` (the
+    hop's `Database.read_one`, or its session's when the hop has writes the
+    lookup must see)."""
+    row = read_one(_PROFILE, {"phone": phone})
+    return None if row is None else Profile(row[0], row[1], str(row[2]), row[3])
 
 
 def register_producer(

@@ -32,12 +32,13 @@ class ActionEnv:
     """What an action may use: the transaction, who is calling, and a hook
     list for work to start after commit. `session` opens the hop's SQL
     session on first use (`open_session`): an action answered from Redis
-    alone (a known caller's first hop) never builds one. `read(query)` runs
-    `query(connection)` for one statement that stands alone, outside the
-    hop's transaction when none has begun (no BEGIN/COMMIT round trip)."""
+    alone (a known caller's first hop) never builds one.
+    `read_one(statement, params)` is the one row of a statement that stands
+    alone, outside the hop's transaction when none has begun (no BEGIN or
+    COMMIT round trip; `Database.read_one`)."""
 
     open_session: Callable[[], Session]
-    read: Callable[[Callable], object]
+    read_one: Callable[[object, dict], object]
     phone: str
     network: str
     session_id: str
@@ -89,7 +90,7 @@ def identify(env: ActionEnv, values: dict) -> Result:
     found = env.profile
     if found is None:
         phone = env.phone
-        producer = env.read(lambda connection: market.find_profile(connection, phone))
+        producer = market.find_profile(env.read_one, phone)
         if producer is None:
             return "new", {}
         found = _profile(producer)

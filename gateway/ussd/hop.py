@@ -246,7 +246,7 @@ class UssdService:
                 return turn
             if env is None:
                 env = actions.ActionEnv(
-                    open_session=tx.session, read=tx.read, phone=hop.phone, network=hop.network,
+                    open_session=tx.session, read_one=tx.read_one, phone=hop.phone, network=hop.network,
                     session_id=hop.session_id, text=hop.text, queue_sms=self.queue_sms,
                     service_code=self.service_code, order_ttl=self.order_ttl,
                     after_commit=tx.after_commit, momo=self.momo, queue_payment=self.queue_payment,
@@ -360,15 +360,15 @@ class _LazyTransaction:
             self.stack.callback(self._session.close)
         return self._session
 
-    def read(self, query):
-        """`query(connection)` for one statement that stands alone: in the
+    def read_one(self, statement, params: dict):
+        """The one row (or None) of a statement that stands alone: in the
         hop's transaction once it has begun (so it sees the hop's writes),
-        else on a `Database.reading` connection held only for the query."""
+        else `Database.read_one`, no transaction at all."""
         if self._session is not None:
-            return query(self._session)
+            row = self._session.execute(statement, params).one_or_none()
+            return None if row is None else tuple(row)
         budget.offload()
-        with self.db.reading() as connection:
-            return query(connection)
+        return self.db.read_one(statement, params)
 
     def commit(self) -> None:
         """Commit the hop's SQL; `after_commit` work is run by the caller after.

@@ -1,5 +1,6 @@
 """PostgreSQL connections from the pool: pinged only after sitting idle, and
-reads that stand alone sent without a transaction (`gateway.core.db`)."""
+reads that stand alone sent without a transaction (`gateway.core.db`):
+through SQLAlchemy (`reading`) and straight to the driver (`read_one`)."""
 from __future__ import annotations
 
 import psycopg
@@ -74,3 +75,25 @@ def test_a_read_sends_no_transaction_and_the_next_session_has_one(pg):
         s.execute(sa.text("SELECT 1"))
         dbapi = s.connection().connection.dbapi_connection
         assert dbapi.info.transaction_status == TransactionStatus.INTRANS
+
+
+def test_read_one_sends_no_transaction_and_gives_the_connection_back_as_it_was(pg):
+    """`read_one` bypasses SQLAlchemy's Connection: the pooled connection it
+    used runs the next session's transaction as usual, not in autocommit."""
+    row = pg.read_one(sa.select(sa.func.txid_current_if_assigned(), sa.func.pg_backend_pid()), {})
+    assert row[0] is None and isinstance(row, tuple)  # no transaction was begun for it
+    assert pg.read_one(sa.select(sa.literal(1)).where(sa.literal(1) == sa.bindparam("n")), {"n": 2}) is None
+    with pg.session() as s:
+        dbapi = s.connection().connection.dbapi_connection
+        assert s.scalar(sa.text("SELECT pg_backend_pid()")) == row[1]  # the same connection, back in the pool
+        assert dbapi.info.transaction_status == TransactionStatus.INTRANS and not dbapi.autocommit
+
+
+def test_read_one_on_a_connection_that_died_fails_once_then_gets_a_fresh_one(pg, pings):
+    pid = sa.select(sa.func.pg_backend_pid())
+    dead = pg.read_one(pid, {})[0]
+    terminate(dead)
+    with pytest.raises(psycopg.OperationalError):
+        pg.read_one(pid, {})
+    assert pg.read_one(pid, {})[0] != dead and pings == []
+    assert backend_pid(pg) != dead  # sessions get a fresh connection too
