@@ -65,6 +65,8 @@ def fill(template: str, values: dict, placeholders: dict[str, Placeholder]) -> s
     run time. An unknown or missing name renders empty rather than failing a
     hop, and the space an empty value leaves at a line's end is dropped
     ("Want: Beans {grade}" with no grade is "Want: Beans")."""
+    if "{" not in template and " \n" not in template and not template.endswith(" "):
+        return template  # most labels: nothing to substitute or drop, and a hop renders a dozen
 
     def one(m: re.Match) -> str:
         spec = placeholders.get(m.group(1))

@@ -76,12 +76,13 @@ CONTINUE, END, ERROR = "c", "e", "x"
 
 # Round trip 1 as one command. KEYS: lock, record, resume snapshot, menu
 # head, the phone's hop counter, the producer profile; ARGV: lock token,
-# lock ms, counter TTL. Answers {locked 1/0, record, snapshot, head, hops
+# lock ms, counter TTL (set by the minute's first hop: the script is atomic,
+# so no counter is ever left without one). Answers {locked 1/0, record, snapshot, head, hops
 # this minute, profile}, missing values as nil.
 _BEGIN = Script("""
 local locked = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
 local hops = redis.call('INCR', KEYS[5])
-redis.call('EXPIRE', KEYS[5], ARGV[3])
+if hops == 1 then redis.call('EXPIRE', KEYS[5], ARGV[3]) end
 return {locked and 1 or 0, redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3]),
         redis.call('GET', KEYS[4]), hops, redis.call('GET', KEYS[6])}
 """)
