@@ -8,8 +8,9 @@ journeys as `bench/hops.py`, checking every reply, and counts
 
 - Redis round trips: every batch written to a Redis socket (a pipeline is
   one), by a counting connection class in the client's pool;
-- SQL statements: every cursor execute, by SQLAlchemy's
-  `before_cursor_execute` event on the engine;
+- SQL statements: every statement handed to the driver (psycopg's
+  `Cursor.execute`/`executemany`, wrapped for the bench's process), so the
+  lookups `Database.read_one` sends past SQLAlchemy count too;
 - memory per live session: the server's `used_memory` before and after
   `--sessions` first hops of distinct phones (the private server holds
   nothing else), and `MEMORY USAGE` of each key kind a session leaves.
@@ -25,8 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import psycopg
 import redis
-from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -67,14 +68,19 @@ class CountingConnection(redis.Connection):
 
 
 class SqlCounter:
-    """Counts statements sent to the database by one engine."""
+    """Counts the statements this process hands psycopg (every engine's,
+    and those sent past SQLAlchemy)."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self) -> None:
         self.n = 0
-        event.listen(engine, "before_cursor_execute", self._count)
+        for name in ("execute", "executemany"):
+            setattr(psycopg.Cursor, name, self._counting(getattr(psycopg.Cursor, name)))
 
-    def _count(self, *_args) -> None:
-        self.n += 1
+    def _counting(self, driver):
+        def counted(cursor, query, *args, **kwargs):
+            self.n += 1
+            return driver(cursor, query, *args, **kwargs)
+        return counted
 
 
 def app_and_counters():
@@ -88,7 +94,7 @@ def app_and_counters():
     settings = Settings.from_env({"DATABASE_URL": pg, "REDIS_URL": url, "USSD_HOPS_PER_MINUTE": "10000"})
     services = build_services(settings, redis_client=client)
     bootstrap(services)
-    return create_app(services=services).test_client(), client, SqlCounter(services.db.engine), services
+    return create_app(services=services).test_client(), client, SqlCounter(), services
 
 
 def hop(http, session: str, phone: str, text: str, expect: str) -> str:

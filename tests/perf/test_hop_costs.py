@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
+import psycopg
 import pytest
-from sqlalchemy import event
 
 from gateway.ussd import profiles
 from tests.perf.counting import Costs
@@ -53,26 +53,28 @@ def test_a_missing_profile_is_read_from_sql_once_and_cached(gateway, costs):
     assert "Hello Jean Bosco" in body and cost.sql == 0, costs.statements
 
 
-def test_a_never_seen_phone_costs_one_lookup_outside_any_transaction(gateway, costs):
+def test_a_never_seen_phone_costs_one_lookup_outside_any_transaction(gateway, costs, monkeypatch):
     """One indexed SELECT, and on PostgreSQL in autocommit: no BEGIN and no
-    COMMIT round trip around it (psycopg sends neither in autocommit)."""
+    COMMIT round trip around it (psycopg sends neither in autocommit), on a
+    connection the pool gets back out of autocommit."""
     autocommit = []
+    execute = psycopg.Cursor.execute
 
-    def seen(conn, _cursor, statement, *_args):
-        if "FROM producers" in statement:
-            autocommit.append(getattr(conn.connection.dbapi_connection, "autocommit", None))
+    def seen(cursor, query, *args, **kwargs):
+        if "FROM producers" in str(query):
+            autocommit.append(cursor.connection.autocommit)
+        return execute(cursor, query, *args, **kwargs)
 
     # The menu loaded first, so the hop measured reads only the lookup.
     Phone(gateway.http, "+250788123450", session="warm").dial()
-    event.listen(gateway.db.engine, "before_cursor_execute", seen)
-    try:
-        body, cost = hop(costs, Phone(gateway.http, "+250788123456"), None, dial=True)
-    finally:
-        event.remove(gateway.db.engine, "before_cursor_execute", seen)
+    monkeypatch.setattr(psycopg.Cursor, "execute", seen)
+    body, cost = hop(costs, Phone(gateway.http, "+250788123456"), None, dial=True)
     assert body.startswith("CON Isoko\nHitamo ururimi"), body
     assert len(real(costs)) == 1 and cost.redis <= 2, (cost, costs.statements)
     if gateway.db.dialect == "postgresql":
         assert autocommit == [True]
+        with gateway.db.session() as s:  # the same pooled connection, in a transaction again
+            assert not s.connection().connection.dbapi_connection.autocommit
 
 
 def test_registration_caches_the_profile_it_wrote(gateway):
