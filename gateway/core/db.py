@@ -19,10 +19,10 @@ from alembic.config import Config  # imported here: only migrations need it
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.sql.expression import Executable
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.expression import Executable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -76,9 +76,9 @@ CONTINUE, END, ERROR = "c", "e", "x"
 
 # Round trip 1 as one command. KEYS: lock, record, resume snapshot, menu
 # head, the phone's hop counter, the producer profile; ARGV: lock token,
-# lock ms, counter TTL (set by the minute's first hop: the script is atomic,
-# so no counter is ever left without one). Answers {locked 1/0, record, snapshot, head, hops
-# this minute, profile}, missing values as nil.
+# lock ms, counter TTL (set by the minute's first hop: the script is
+# atomic, so no counter is ever left without one). Answers {locked 1/0,
+# record, snapshot, head, hops this minute, profile}, missing values as nil.
 _BEGIN = Script("""
 local locked = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
 local hops = redis.call('INCR', KEYS[5])
