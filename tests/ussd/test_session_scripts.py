@@ -73,3 +73,19 @@ def test_a_script_is_loaded_on_first_use_and_run_by_its_sha():
 def test_the_embedded_store_answers_a_whole_registration(gateway_factory):
     gw = gateway_factory(redis_client=fakeredis.FakeRedis(server=fakeredis.FakeServer()))
     assert register(Phone(gw.http)).startswith("CON Isoko: Hello")
+
+
+def test_a_script_reaches_a_stand_in_client_through_its_execute_command():
+    """What is not a redis-py client but takes its commands (the bench's
+    session filler records them to replay in bulk) gets the same EVALSHA."""
+    class Recorder:
+        def __init__(self):
+            self.commands = []
+
+        def execute_command(self, *args):
+            self.commands.append(args)
+
+    recorder, script = Recorder(), Script("return ARGV[1]")
+    script.run(recorder, ["k"], ["v"])
+    assert recorder.commands == [("EVALSHA", script.sha, 1, "k", "v")]
+
