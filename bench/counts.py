@@ -35,6 +35,7 @@ from bench import redis_server  # noqa: E402
 from bench.hops import DATA, HELLO, MENU, NAV, PG_ADMIN, REGISTER, SELL, psql  # noqa: E402
 from gateway.core.settings import Settings  # noqa: E402
 from gateway.web.app import create_app  # noqa: E402
+from gateway.ussd import registered  # noqa: E402
 from gateway.web.services import bootstrap, build_services  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +95,9 @@ def app_and_counters():
     settings = Settings.from_env({"DATABASE_URL": pg, "REDIS_URL": url, "USSD_HOPS_PER_MINUTE": "10000"})
     services = build_services(settings, redis_client=client)
     bootstrap(services)
+    # What a deploy's worker does within its first minute (the periodic
+    # refresh): the registered phones' set made whole.
+    registered.refresh(services.db, client)
     return create_app(services=services).test_client(), client, SqlCounter(), services
 
 

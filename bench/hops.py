@@ -40,7 +40,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import redis  # noqa: E402
+
 from bench import peer_systems, redis_server  # noqa: E402
+from gateway.core.db import Database  # noqa: E402
+from gateway.ussd import registered  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -136,6 +140,18 @@ def flush_redis(db: int) -> None:
                    capture_output=True)
 
 
+def fill_registered(env: dict[str, str]) -> None:
+    """What a deploy's worker does within its first minute (its periodic
+    `gateway.ussd.registered.refresh_job`): the registered phones' set made
+    whole from SQL, so that a phone with no producer costs no lookup.
+    Registrations after it add their own phones."""
+    db = Database(env["DATABASE_URL"])
+    try:
+        registered.refresh(db, redis.Redis.from_url(env["REDIS_URL"]))
+    finally:
+        db.dispose()
+
+
 def bootstrap(systems: set[str]) -> None:
     """For each Isoko system run: a fresh schema and Redis DB, then the release
     step a deploy runs; the 3-screen gateway then gets its menu as a deploy
@@ -147,6 +163,7 @@ def bootstrap(systems: set[str]) -> None:
         flush_redis(ISOKO_REDIS_DB if system == "isoko" else redis_server.ISOKO_3SCREEN_DB)
         subprocess.run([str(BIN / "gateway"), "db", "upgrade"], env=isoko_env(system), cwd=ROOT, check=True,
                        timeout=300, stdout=subprocess.DEVNULL)
+        fill_registered(isoko_env(system))
     if "isoko_3screen" in systems:
         subprocess.run([str(BIN / "gateway"), "menus", "publish", "--note", "bench: the peers' 3-screen journey",
                         str(peer_systems.MENU_FILE)], env=isoko_env("isoko_3screen"), cwd=ROOT, check=True,

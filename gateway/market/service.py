@@ -13,11 +13,11 @@ the job re-reads the row, so it must exist when the job runs.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
@@ -69,6 +69,19 @@ def find_profile(read_one: Callable[[Executable, dict], Sequence | None], phone:
     lookup must see)."""
     row = read_one(_PROFILE, {"phone": phone})
     return None if row is None else Profile(row[0], row[1], str(row[2]), row[3])
+
+
+def producer_count(s: Session) -> int:
+    """How many producers are registered."""
+    return s.scalar(select(func.count()).select_from(Producer))
+
+
+def producer_phones(s: Session, batch: int = 1000) -> Iterator[list[str]]:
+    """Every registered producer's E.164 phone, `batch` at a time, read as
+    a stream (a large table is never held whole)."""
+    rows = s.execute(select(Producer.phone).order_by(Producer.id).execution_options(yield_per=batch))
+    for part in rows.scalars().partitions(batch):
+        yield list(part)
 
 
 def register_producer(

@@ -23,7 +23,7 @@ from gateway.market import service as market
 from gateway.market import want_jobs, wants
 from gateway.orders import service as orders
 from gateway.payments import trade
-from gateway.ussd import market_actions, profiles
+from gateway.ussd import market_actions, profiles, registered
 from gateway.ussd.sources import listing_offer_values, order_values, party_values
 
 
@@ -53,6 +53,8 @@ class ActionEnv:
     # wants' matching jobs are queued on it); None where no job is queued.
     redis: object = None
     profile: dict | None = None  # the caller's cached producer profile (gateway.ussd.profiles)
+    # No producer has this phone, by the registered phones' set (gateway.ussd.registered).
+    unregistered: bool = False
 
     @property
     def session(self) -> Session:
@@ -85,10 +87,13 @@ def shown_name(name: str, width: int = NAME_SHOWN) -> str:
 def identify(env: ActionEnv, values: dict) -> Result:
     """Registered or new; a registered seller who dialled an order's string
     (`dial_order` set from the service code) goes straight to that order.
-    A phone whose profile is cached costs no SQL; a miss reads the producer
-    and caches the profile after the commit."""
+    A phone whose profile is cached costs no SQL, nor does one the
+    registered phones' set knows has no producer; else the producer is
+    read and its profile cached after the commit."""
     found = env.profile
     if found is None:
+        if env.unregistered:
+            return "new", {}
         phone = env.phone
         producer = market.find_profile(env.read_one, phone)
         if producer is None:
@@ -106,10 +111,15 @@ def _profile(producer) -> dict:
 
 
 def _cache_profile(env: ActionEnv, found: dict) -> None:
-    """Write the caller's profile on the pipeline that saves the session,
-    once the SQL it came from is committed."""
+    """Write the caller's profile, and the phone into the registered
+    phones' set, on the pipeline that saves the session, once the SQL it
+    came from is committed."""
     phone = env.phone
-    env.after_commit.append(lambda pipe: profiles.put(pipe, phone, found))
+
+    def cache(pipe) -> None:
+        profiles.put(pipe, phone, found)
+        registered.add(pipe, phone)
+    env.after_commit.append(cache)
 
 
 def register(env: ActionEnv, values: dict) -> Result:

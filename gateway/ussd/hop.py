@@ -191,7 +191,7 @@ class UssdService:
         else:
             menu = self._menu(record.state["ver"], record.state.get("menu"))
             turn = engine.step(menu, record.state, _new_input(record.text or "", hop.text), ctx)
-        turn = self._run_actions(menu, turn, hop, tx, ctx, begin.profile)
+        turn = self._run_actions(menu, turn, hop, tx, ctx, begin)
         if fresh:
             turn = _way_home(menu, turn, ctx)
             if begin.record is None and hop.text and "dial_order" not in turn.state["vals"]:
@@ -237,8 +237,7 @@ class UssdService:
             return engine.start(fresh, self._start_values(hop), ctx), fresh, True
         return _Offer(menu, record.offer, "invalid"), menu, False
 
-    def _run_actions(self, menu: Menu, turn, hop: Hop, tx: "_LazyTransaction", ctx,
-                     profile: dict | None = None):
+    def _run_actions(self, menu: Menu, turn, hop: Hop, tx: "_LazyTransaction", ctx, begin: Begin):
         """Carry out the turn's actions (they may chain) inside the hop's transaction."""
         env = None
         for _ in range(engine.MAX_CHAIN):
@@ -250,7 +249,8 @@ class UssdService:
                     session_id=hop.session_id, text=hop.text, queue_sms=self.queue_sms,
                     service_code=self.service_code, order_ttl=self.order_ttl,
                     after_commit=tx.after_commit, momo=self.momo, queue_payment=self.queue_payment,
-                    redis=self.store.client, profile=profile)
+                    redis=self.store.client, profile=begin.profile,
+                    unregistered=begin.unregistered)
             outcome, values = actions.run(turn.action.name, env, turn.action.values)
             turn = engine.resume(menu, turn.state, outcome, values, ctx)
         raise engine.EngineError("too many chained actions")

@@ -6,7 +6,8 @@ A short lock per session serialises concurrent identical POSTs: the loser
 waits for the winner's reply instead of applying the hop a second time.
 
 Round trip 1 (`begin`): take the lock, read the record, the phone's resume
-snapshot, the published menu version and the caller's producer profile,
+snapshot, the published menu version and the caller's producer profile
+(on a first hop without one, whether the phone is registered at all),
 and count the phone's hop in this clock minute (the per-phone rate limit
 costs no round trip of its own). Round trip 2 (`finish`): write the record
 and the snapshot, append the hop's summary to the hop stream, release the
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 import redis
 
 from gateway.core.redis_scripts import Script
-from gateway.ussd import profiles
+from gateway.ussd import profiles, registered
 
 PREFIX = "isoko:ussd"
 LOCK_MS = 10_000  # the provider gives up after ~10 s; a hop never holds longer
@@ -75,16 +76,24 @@ RATE_TTL = 2 * RATE_WINDOW
 CONTINUE, END, ERROR = "c", "e", "x"
 
 # Round trip 1 as one command. KEYS: lock, record, resume snapshot, menu
-# head, the phone's hop counter, the producer profile; ARGV: lock token,
-# lock ms, counter TTL (set by the minute's first hop: the script is
-# atomic, so no counter is ever left without one). Answers {locked 1/0,
-# record, snapshot, head, hops this minute, profile}, missing values as nil.
+# head, the phone's hop counter, the producer profile, the registered
+# phones (gateway.ussd.registered); ARGV: lock token, lock ms, counter TTL
+# (set by the minute's first hop: the script is atomic, so no counter is
+# ever left without one), the phone, the registered set's COMPLETE member.
+# Answers {locked 1/0, record, snapshot, head, hops this minute, profile,
+# unregistered 1/0}, missing values as nil. Unregistered is 1 only on a
+# first hop with no cached profile, the set whole and the phone not in it.
 _BEGIN = Script("""
 local locked = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
 local hops = redis.call('INCR', KEYS[5])
 if hops == 1 then redis.call('EXPIRE', KEYS[5], ARGV[3]) end
-return {locked and 1 or 0, redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3]),
-        redis.call('GET', KEYS[4]), hops, redis.call('GET', KEYS[6])}
+local record, profile = redis.call('GET', KEYS[2]), redis.call('GET', KEYS[6])
+local unregistered = 0
+if not record and not profile and redis.call('SISMEMBER', KEYS[7], ARGV[5]) == 1 then
+  unregistered = 1 - redis.call('SISMEMBER', KEYS[7], ARGV[4])
+end
+return {locked and 1 or 0, record, redis.call('GET', KEYS[3]),
+        redis.call('GET', KEYS[4]), hops, profile, unregistered}
 """)
 # Round trip 2 as one command. KEYS: record, resume snapshot, hop stream,
 # lock; ARGV: record, its TTL, what to do with the snapshot (s = set it to
@@ -186,6 +195,9 @@ class Begin:
     hops_this_minute: int = 1
     # The caller's producer profile (gateway.ussd.profiles), None on a miss.
     profile: dict | None = None
+    # The phone has no producer, by the registered phones' set
+    # (gateway.ussd.registered): a first hop that needs no SQL to say "new".
+    unregistered: bool = False
 
 
 class SessionStore:
@@ -206,12 +218,12 @@ class SessionStore:
         skey, lkey, rkey = self._keys(session_id, phone)
         qkey = f"{PREFIX}:q:{phone}:{int(time.time() // RATE_WINDOW)}"
         token = secrets.token_hex(8)
-        locked, raw, resume, head, hops, profile = _BEGIN.run(
-            self.client, [lkey, skey, rkey, head_key(menu), qkey, profiles.key(phone)],
-            [token, LOCK_MS, RATE_TTL])
+        locked, raw, resume, head, hops, profile, unregistered = _BEGIN.run(
+            self.client, [lkey, skey, rkey, head_key(menu), qkey, profiles.key(phone), registered.KEY],
+            [token, LOCK_MS, RATE_TTL, phone, registered.COMPLETE])
         return Begin(token if locked else None, Record.loads(raw),
                      json.loads(unpack(resume)) if resume else None, int(head) if head else None, int(hops),
-                     profiles.loads(profile))
+                     profiles.loads(profile), unregistered == 1)
 
     def finish(self, session_id: str, phone: str, record: Record, *, snapshot: dict | None,
                keep_snapshot: bool, extra=(), failed: bool = False) -> None:

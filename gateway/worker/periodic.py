@@ -41,6 +41,7 @@ from gateway.payments.jobs import tick as payments_tick
 from gateway.sms import queue as queues
 from gateway.sms.jobs import tick as sms_tick
 from gateway.sms.sweep import sweep
+from gateway.ussd.registered import refresh_job as registered_phones_refresh
 from gateway.ussd.sessionlog import drain_hops
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ PERIODIC: list[tuple[float, Callable[[], object]]] = [
     (5, payments_tick),  # mobile money: due collections and transfers checked (nothing without MOMO_*)
     (600, price_alerts_tick),  # price alerts a lost job or the one-a-day limit held back
     (30, wants_tick),  # wants past their date expire; a want whose matching job was lost is queued again
+    (60, registered_phones_refresh),  # the registered phones' set made whole from SQL when it is not
 ]
 
 DUE_KEY = "isoko:periodic:due:{path}"
