@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.hops import NAV  # noqa: E402
 from gateway.core.settings import Settings  # noqa: E402
+from gateway.ussd import registered  # noqa: E402
 from gateway.web.app import create_app  # noqa: E402
 from gateway.web.services import bootstrap, build_services  # noqa: E402
 
@@ -96,6 +97,7 @@ def main() -> None:
                                   "USSD_HOPS_PER_MINUTE": "10000"})
     services = build_services(settings)
     bootstrap(services)
+    registered.refresh(services.db, services.redis)  # as a deploy's worker does in its first minute
     client = Wsgi(create_app(services=services).wsgi_app)
     register(client)
     count = min(args.hops, 5_000)

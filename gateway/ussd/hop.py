@@ -265,9 +265,17 @@ class UssdService:
             return None, False
         if state.get("scr") in (menu.start, menu.home) or not state.get("hist"):
             return None, False
-        if resume_question(menu, state) is None:  # nothing worth resuming here
+        if not _resumable(menu, state):
             return None, False
         return {"state": state}, False
+
+
+def _resumable(menu: Menu, state: dict) -> bool:
+    """Whether `resume_question` has a question for `state`; asked on every
+    hop mid-journey, so a screen with its own question is not filled in."""
+    if RESUME_PREFIX + str(state.get("scr")) in menu.strings:
+        return True
+    return resume_question(menu, state) is not None
 
 
 def resume_question(menu: Menu, state: dict) -> str | None:
