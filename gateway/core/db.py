@@ -263,7 +263,9 @@ class Database:
         except self.engine.dialect.loaded_dbapi.Error as error:
             if self.engine.dialect.is_disconnect(error, driver, None):
                 pooled.invalidate(error)
-                self.engine.dispose(close=False)  # the others are as old: a fresh pool
+                # The others are as old: a fresh pool, the idle ones closed (a
+                # dropped psycopg connection left open warns when collected).
+                self.engine.dispose()
             raise
         finally:
             pooled.close()  # back to the pool (a no-op for an invalidated one)

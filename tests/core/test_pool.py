@@ -97,3 +97,17 @@ def test_read_one_on_a_connection_that_died_fails_once_then_gets_a_fresh_one(pg,
         pg.read_one(pid, {})
     assert pg.read_one(pid, {})[0] != dead and pings == []
     assert backend_pid(pg) != dead  # sessions get a fresh connection too
+
+
+def test_read_one_meeting_a_dead_connection_closes_the_idle_ones_it_drops(pg):
+    """The pool it replaces had other connections, idle: closed, not left
+    open for the garbage collector (psycopg warns about each one it finds)."""
+    pid = sa.select(sa.func.pg_backend_pid())
+    with pg.engine.connect() as first, pg.engine.connect() as second:  # two in the pool once back
+        idle = [first.connection.dbapi_connection, second.connection.dbapi_connection]
+        dead = first.execute(pid).scalar()
+    terminate(dead)
+    with pytest.raises(psycopg.OperationalError):
+        for _ in idle:  # whichever the pool hands out first, the dead one within two reads
+            assert pg.read_one(pid, {})[0] in {c.info.backend_pid for c in idle}
+    assert all(c.closed for c in idle)
