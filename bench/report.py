@@ -110,12 +110,18 @@ def targets(data: dict) -> list[str]:
         "which is believed only once a fill has made it whole. Hops that need SQL (a caller whose "
         "profile is not cached, a product list's catalogue version, a listing confirmed) run their "
         "SQL on a pool thread bounded by the hop's budget (`gateway/ussd/budget.py`); the others "
-        "stay on gunicorn's thread. Handing a hop to that thread costs more than its SQL: before "
-        "the set, a never-seen phone's first hop took 1.15 ms of CPU against a known one's 0.86 "
-        "(same run), and the navigation kind, one such hop in nine, ran at 0.63–0.75× the floor "
-        "(0.80–0.93× with the set). On a navigation hop what is left is the two scripts' work in "
-        "Redis (about 7 µs of Lua per script call on top of its commands), the engine and the "
-        "record's JSON and zlib; on list and write hops, the SQL they need.",
+        "stay on gunicorn's thread. Handing a hop to that thread cost more than its SQL: with the "
+        "same command (`bench/hops.py --quick --rounds 3 --kinds "
+        "first_unknown,first_known,navigation,isoko_3screen`) on the commit before the set and the "
+        "one after, back to back, a never-seen phone's first hop went from 1.15–1.18 to 0.90–0.91 ms "
+        "of CPU (a known one's: 0.85–0.93), first_unknown from 0.59–0.69× the floor to 0.80–0.86×, "
+        "and the navigation kind (one such hop in nine, its other hops 1.06–1.13 ms of CPU before, 0.88–0.96 after) from 0.63–0.75× to 0.80–0.93×. What is "
+        "left on a never-seen phone's first hop is its number parsed for the first time "
+        "(`phonenumbers`, about 20 µs in process, cached per process after) and, in Redis, its new "
+        "hop counter (INCR and EXPIRE) and the set's two SISMEMBER. On a navigation hop it is the "
+        "two scripts' work in Redis (about 7 µs of Lua per script call on top of its commands, "
+        "`INFO commandstats`), the engine, the record's JSON and zlib and the resume snapshot a "
+        "registration keeps; on list and write hops, the SQL they need.",
     ]
 
 
@@ -215,7 +221,7 @@ def peers_section(data: dict) -> list[str]:
              "requests answered; “cores busy” is that times hops/s. Redis figures are the bench's own "
              "server's `INFO` counters over the run (only one system runs at a time); wrk runs on the "
              "same cores.", "", *rows, ""]
-    lines += _peer_verdicts(runs, peers)
+    lines += _peer_verdicts(runs, peers, _per_round(data, "floor"))
     lines += ["", "How each was served:", ""]
     for system, status in peers.items():
         versions = ", ".join(f"{k} {v}" for k, v in status["versions"].items()) or "—"
@@ -224,8 +230,9 @@ def peers_section(data: dict) -> list[str]:
     return lines
 
 
-def _peer_verdicts(runs: dict, peers: dict) -> list[str]:
-    """Per-round ratios and issue 12's targets, each said to hold or not."""
+def _peer_verdicts(runs: dict, peers: dict, floor: dict[int, dict]) -> list[str]:
+    """Per-round ratios and issue 12's targets, each said to hold or not,
+    and what the floor (`floor`, by round) reaches against airflow."""
     isoko = runs.get("isoko_3screen", {})
     if not isoko:
         return ["No ratios: Isoko's 3-screen kind did not run."]
@@ -244,6 +251,16 @@ def _peer_verdicts(runs: dict, peers: dict) -> list[str]:
                      + ", ".join(f"{p99:.1f} vs {p50:.1f}" for p99, p50 in tails)
                      + f". **Isoko p99 < airflow p50: {'holds' if below == len(tails) else 'missed'}** "
                      f"({below} of {len(tails)} rounds).")
+        if floor:
+            bound = _ratios(floor, airflow, "hops_per_s")
+            share = _ratios(isoko, floor, "hops_per_s")
+            lines.append(
+                f"- The floor / ussd-airflow-engine hops/s, per round: {_fmt_ratios(bound)}: what a hop "
+                "with no USSD logic at all (one GET, one SET) reaches against airflow on this machine, "
+                f"so {AIRFLOW_TARGET:g}× airflow asks Isoko for {AIRFLOW_TARGET / statistics.median(bound):.2f}× "
+                f"the floor's throughput; its 3-screen hop ran at {_fmt_ratios(share)} of the floor's "
+                "in the same rounds. What Isoko does beyond the floor is in “What a hop costs beyond the "
+                "floor” below.")
     else:
         lines.append(f"- ussd-airflow-engine not measured ({peers.get('peer_airflow', {}).get('missing')}): "
                      "its targets are not judged.")
