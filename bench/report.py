@@ -115,7 +115,7 @@ def targets(data: dict) -> list[str]:
         "first_unknown,first_known,navigation,isoko_3screen`) on the commit before the set and the "
         "one after, back to back, a never-seen phone's first hop went from 1.15–1.18 to 0.90–0.91 ms "
         "of CPU (a known one's: 0.85–0.93), first_unknown from 0.59–0.69× the floor to 0.80–0.86×, "
-        "and the navigation kind (one such hop in nine, its other hops 1.06–1.13 ms of CPU before, 0.88–0.96 after) from 0.63–0.75× to 0.80–0.93×. What is "
+        "and the navigation kind (one such hop in nine; 1.06–1.13 ms of CPU per hop before, 0.88–0.96 after, more than that one hop explains) from 0.63–0.75× to 0.80–0.93×. What is "
         "left on a never-seen phone's first hop is its number parsed for the first time "
         "(`phonenumbers`, about 20 µs in process, cached per process after) and, in Redis, its new "
         "hop counter (INCR and EXPIRE) and the set's two SISMEMBER. On a navigation hop it is the "
