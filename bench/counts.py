@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import redis_server  # noqa: E402
 from bench.hops import DATA, HELLO, MENU, NAV, PG_ADMIN, REGISTER, SELL, psql  # noqa: E402
 from gateway.core.settings import Settings  # noqa: E402
-from gateway.web.app import create_app  # noqa: E402
 from gateway.ussd import registered  # noqa: E402
+from gateway.web.app import create_app  # noqa: E402
 from gateway.web.services import bootstrap, build_services  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

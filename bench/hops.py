@@ -145,11 +145,12 @@ def fill_registered(env: dict[str, str]) -> None:
     `gateway.ussd.registered.refresh_job`): the registered phones' set made
     whole from SQL, so that a phone with no producer costs no lookup.
     Registrations after it add their own phones."""
-    db = Database(env["DATABASE_URL"])
+    db, client = Database(env["DATABASE_URL"]), redis.Redis.from_url(env["REDIS_URL"])
     try:
-        registered.refresh(db, redis.Redis.from_url(env["REDIS_URL"]))
+        registered.refresh(db, client)
     finally:
         db.dispose()
+        client.close()
 
 
 def bootstrap(systems: set[str]) -> None:
