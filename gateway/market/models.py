@@ -127,7 +127,8 @@ class Listing(Base):
     __tablename__ = "listings"
     __table_args__ = (
         Index("ix_listings_producer_status", "producer_id", "status"),
-        Index("ix_listings_product_status", "product_id", "status"),
+        # The Buy list, cheapest first, read in index order (migration 0016).
+        Index("ix_listings_product_price", "product_id", "status", "unit_price", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,11 +17,11 @@ that one area, so the screen can name it once ("Huye" or "Rwanda").
 Each figure is computed in SQL: an aggregate (count, min, max) and the
 median by `ORDER BY unit_price LIMIT 2 OFFSET (n-1)/2`, never a Python list
 of the offers. Both still read every offer of the product: on PostgreSQL
-on this project's 2-core machine, about 6 ms for 20,000 offers and 31 ms for
-100,000 (a scratch table with the listings' index), on every sell journey's
-price screen and *Prices* hop; `make bench`'s write kind slows round by round
-as its listings pile up. A short cache per product, or a summary kept as
-listings change, is what a market that size needs.
+on this project's 2-core machine, about 17 ms for 20,000 listings of one
+product and 39 ms for 100,000, seen from a district. The USSD hops therefore
+ask through `gateway.ussd.price_cache`, which keeps the figures in Redis for
+half a minute: one hop per product and district computes them, the others
+read them.
 The median of an even count is the mean of the two middle prices, rounded
 down to whole RWF. The module lives with the orders because the sales
 figure reads them (`gateway.market` may not import `gateway.orders`).

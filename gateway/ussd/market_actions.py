@@ -3,40 +3,42 @@
 Registered with the others in `gateway.ussd.actions.REGISTRY`; each takes
 the hop's `ActionEnv` and the session's values and returns
 `(outcome, values)`, as every action does (see that module). The figures
-come from `gateway.orders.prices`; subscriptions from `gateway.market.alerts`.
+come from `gateway.orders.prices`, through the few seconds' cache of
+`gateway.ussd.price_cache`; subscriptions from `gateway.market.alerts`.
 """
 from __future__ import annotations
-
-from sqlalchemy.orm import Session
 
 from gateway.market import alerts
 from gateway.market import service as market
 from gateway.market.models import District
 from gateway.orders import prices
+from gateway.ussd import price_cache
 
 Result = tuple[str, dict]
 
 
-def _figures(s: Session, values: dict) -> tuple[prices.Figures, str]:
+def _figures(env, values: dict) -> tuple[prices.Figures, str]:
     """The chosen product's figures, seen from the caller's district, and
-    that district's name."""
+    that district's name; the figures at most `price_cache.TTL_SECONDS` old."""
+    s = env.session
     product = market.get_product(s, int(values["product"]))
     district_id = int(values["district"]) if str(values.get("district", "")).isdigit() else None
     district = s.get(District, district_id) if district_id is not None else None
-    return prices.figures(s, product, district.id if district else None), district.name if district else ""
+    figures = price_cache.figures(env.redis, s, product, district.id if district else None)
+    return figures, district.name if district else ""
 
 
 def market_prices(env, values: dict) -> Result:
     """*Prices* → product: which figures exist (`full`, `offers`, `sales`,
     `none`) and their values."""
-    figures, area = _figures(env.session, values)
+    figures, area = _figures(env, values)
     return prices.screen_values(figures, area)
 
 
 def market_now(env, values: dict) -> Result:
     """The sell journey's price screen: `market` with the offers' median
     and range when any are on sale, else `none` (the plain screen)."""
-    figures, area = _figures(env.session, values)
+    figures, area = _figures(env, values)
     outcome, shown = prices.screen_values(figures, area)
     return ("market" if outcome in ("full", "offers") else "none"), shown
 

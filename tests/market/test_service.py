@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from gateway.market import rules
@@ -552,3 +553,29 @@ def test_price_bounds_are_set_per_product_and_hold_on_a_change_too(database):
             market.update_listing(s, producer_id=producer.id, listing_id=listing.id, unit_price=1)
         assert market.update_listing(s, producer_id=producer.id, listing_id=listing.id,
                                      unit_price=1000).unit_price == 1000
+
+
+def test_the_buy_list_is_read_in_price_order_without_a_sort(database):
+    """`offers` (cheapest first, 200 at most) walks the listings' index in its
+    order and stops at the limit, instead of sorting every active offer of
+    the product: no sort step in either database's plan."""
+    statements = []
+    with database.session() as s:
+        product = product_by_code(s, "beans")
+        seller = register(s)
+        s.add_all(Listing(code=str(500000 + i), producer_id=seller.id, product_id=product.id,
+                          quantity=10, unit_price=900 - i, status=ListingStatus.ACTIVE) for i in range(30))
+        s.flush()
+        connection = s.connection()
+        if database.dialect == "postgresql":
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # as with a big table
+        listen = lambda *args: statements.append((args[2], args[3]))  # noqa: E731
+        sa_event.listen(connection, "before_cursor_execute", listen)
+        prices_seen = [listing.unit_price for listing, _ in market.offers(s, product.id, limit=5)]
+        sa_event.remove(connection, "before_cursor_execute", listen)
+        assert prices_seen == [871, 872, 873, 874, 875]
+        statement, parameters = statements[-1]
+        explain = "EXPLAIN QUERY PLAN " if database.dialect == "sqlite" else "EXPLAIN "
+        plan = "\n".join(str(row) for row in connection.exec_driver_sql(explain + statement, parameters))
+    assert "ix_listings_product_price" in plan, plan
+    assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan

@@ -5,16 +5,19 @@ all three languages, within one 160-character page."""
 from __future__ import annotations
 
 import itertools
+import socket
 import statistics
 from datetime import timedelta
 
 import pytest
+import redis
 from sqlalchemy import select
 
 from gateway.core.models import utcnow
 from gateway.market.models import District, Listing, ListingStatus, Producer, Product
 from gateway.orders.models import Order, OrderStatus
 from gateway.orders import prices
+from gateway.ussd import price_cache
 from tests.ussd.helpers import Phone, check_reply, option, register
 
 LANG = {"en": "English", "fr": "Francais", "rw": "Kinyarwanda"}
@@ -142,3 +145,83 @@ def test_the_sell_price_screen_shows_the_market_now(gateway):
     assert body == (f"CON Price per kg in RWF?\nReference price: {expected['reference']:,} RWF\n"
                     f"Market now: {median:,} ({low:,}-{high:,})\n0. Back")
     assert "x 900 RWF" in phone.hop("900")  # the journey goes on as before
+
+
+# The figures a hop computed are kept for every process for a few seconds
+# (gateway/ussd/price_cache.py): the next callers read them from Redis.
+
+def _huye_and_beans(db) -> tuple[int, int]:
+    with db.session() as s:
+        beans = s.scalars(select(Product).where(Product.code == "beans")).one()
+        return s.scalar(select(District.id).where(District.name == "Huye")), beans.id
+
+
+def test_the_next_caller_reads_the_figures_from_redis_until_they_expire(gateway, monkeypatch):
+    expected = _market(gateway.db)
+    count, low, high, median, _ = expected["huye"]
+    huye, beans_id = _huye_and_beans(gateway.db)
+    first = _prices_screen(gateway, "en", "Huye", "+250788000205")
+    assert f"On sale: {count}, {low:,}-{high:,}" in first
+    where = price_cache.key(beans_id, huye)
+    assert 0 < gateway.redis.ttl(where) <= price_cache.TTL_SECONDS
+    with gateway.db.session() as s:  # a new cheapest offer, after the figures were kept
+        _listing(s, s.get(Product, beans_id), "Huye", 100)
+        s.commit()
+    computed = []
+    monkeypatch.setattr(prices, "figures", lambda *a, **k: computed.append(a) or pytest.fail("recomputed"))
+    second = _prices_screen(gateway, "en", "Huye", "+250788000206")
+    assert second == first and not computed  # the kept figures, not SQL's
+    monkeypatch.undo()
+    gateway.redis.delete(where)  # what TTL_SECONDS does
+    third = _prices_screen(gateway, "en", "Huye", "+250788000207")
+    assert f"On sale: {count + 1}, 100-{high:,}" in third
+
+
+def test_a_new_reference_price_shows_at_once_over_kept_figures(gateway):
+    _market(gateway.db)
+    _, beans_id = _huye_and_beans(gateway.db)
+    _prices_screen(gateway, "en", "Huye", "+250788000208")
+    with gateway.db.session() as s:
+        s.get(Product, beans_id).reference_price = 1234
+        s.commit()
+    assert "Ref: 1,234 RWF/kg" in _prices_screen(gateway, "en", "Huye", "+250788000209")
+
+
+def test_each_district_asked_for_keeps_its_own_figures(gateway):
+    expected = _market(gateway.db)
+    huye = _prices_screen(gateway, "en", "Huye", "+250788000210")
+    musanze = _prices_screen(gateway, "en", "Musanze", "+250788000211")  # 2 offers: the country
+    assert huye.startswith("CON Beans, Huye") and musanze.startswith("CON Beans, Rwanda")
+    count, low, high, _, _ = expected["country"]
+    assert f"On sale: {count}, {low:,}-{high:,}" in musanze
+    assert _prices_screen(gateway, "en", "Huye", "+250788000212") == huye
+
+
+def test_an_unreadable_kept_value_is_computed_again_and_replaced(gateway):
+    expected = _market(gateway.db)
+    count, low, high, _, _ = expected["huye"]
+    huye, beans_id = _huye_and_beans(gateway.db)
+    gateway.redis.set(price_cache.key(beans_id, huye), b"not json")
+    body = _prices_screen(gateway, "en", "Huye", "+250788000213")
+    assert f"On sale: {count}, {low:,}-{high:,}" in body
+    with gateway.db.session() as s:
+        kept = price_cache.loads(gateway.redis.get(price_cache.key(beans_id, huye)), s.get(Product, beans_id))
+    assert kept.asking == prices.Spread(count, low, high, expected["huye"][3])
+
+
+def test_without_redis_the_figures_come_from_sql(database, caplog):
+    """A Redis that does not answer (nothing listens on the port) costs the
+    cache only: the figures are computed, and the warning names no number."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    unreachable = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
+    with database.session() as s:
+        beans = s.scalars(select(Product).where(Product.code == "beans")).one()
+        for p in (100, 200, 300):
+            _listing(s, beans, "Huye", p)
+        huye = s.scalar(select(District.id).where(District.name == "Huye"))
+        with caplog.at_level("WARNING", logger="gateway.ussd.price_cache"):
+            figures = price_cache.figures(unreachable, s, beans, huye)
+    assert figures.asking == prices.Spread(3, 100, 300, 200)
+    assert "computed from SQL" in caplog.text
