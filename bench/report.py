@@ -122,6 +122,19 @@ def targets(data: dict) -> list[str]:
         "two scripts' work in Redis (about 7 µs of Lua per script call on top of its commands, "
         "`INFO commandstats`), the engine, the record's JSON and zlib and the resume snapshot a "
         "registration keeps; on list and write hops, the SQL they need.",
+        "",
+        "Two changes of 0.5.3, each measured on the commit before it and the one after, in turn. "
+        "The session record and snapshot are encoded with orjson instead of the standard "
+        "library's `json` (about 12 and 8 µs per record to encode and decode, against 1 and 2): "
+        "with `bench/hops.py --quick --rounds 5 --kinds "
+        "first_unknown,first_known,navigation,isoko_3screen` (three times each, 13 rounds in all), "
+        "a navigation hop's CPU went from 1.27× the floor's to 1.17× (medians) and the kind from "
+        "0.75× the floor's hops/s to 0.82×; first hops, which store no snapshot, moved within the "
+        "noise. The sell journey's price screen and *Prices* read their figures over every offer "
+        "of the product, so the write kind slowed as its own listings piled up: with `bench/hops.py "
+        "--rounds 4 --kinds write` it went 0.16 0.12 0.08 0.09× the floor, round after round, "
+        "before the figures were kept in Redis for 30 s (`gateway/ussd/price_cache.py`), and "
+        "0.19 0.29 0.22 0.21× after.",
     ]
 
 
