@@ -125,8 +125,9 @@ def hop_summary(session_id: str, record: "Record", *, failed: bool, at: float) -
 def to_json(value) -> bytes:
     """Compact UTF-8 JSON of a record or snapshot. orjson, because the
     standard library's encoder and decoder were about a tenth of a
-    navigation hop's CPU (two records and a snapshot a hop); non-string
-    keys become strings, as `json.dumps` made them."""
+    navigation hop's CPU (every hop reads and writes its record, and
+    mid-journey its snapshot too); non-string keys become strings, as
+    `json.dumps` made them."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
