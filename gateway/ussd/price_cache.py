@@ -8,9 +8,12 @@ screens show everyone asking from one district the same figures, so the
 first hop that needs them computes them and keeps them here for
 `TTL_SECONDS`; the hops after it read them in one GET. What a caller sees is
 therefore at most that old: an offer listed a moment ago shows in the market
-line within half a minute. The reference price is not kept here: it is the
-product row's, which the hop reads anyway, so an operator's new reference
-shows at once.
+line within half a minute. Only figures over at least `KEEP_FROM` offers and
+sales are kept: below that they cost a few milliseconds at most, and one new offer
+visibly changes them ("On sale: 0" → 1), which is what its seller checks
+straight after listing; above it one offer more barely moves a median. The
+reference price is not kept here either: it is the product row's, which the
+hop reads anyway, so an operator's new reference shows at once.
 
 Redis is an optimisation here, never the authority: a value this code cannot
 read, or a Redis error, means the figures come from SQL.
@@ -30,6 +33,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "isoko:prices:"
 TTL_SECONDS = 30
+# Offers and sales counted below which figures are always computed afresh.
+KEEP_FROM = 500
 
 
 def key(product_id: int, district_id: int | None) -> str:
@@ -61,8 +66,8 @@ def loads(raw: bytes | str | None, product: Product) -> prices.Figures | None:
 
 def figures(client, s: Session, product: Product, district_id: int | None) -> prices.Figures:
     """`prices.figures(s, product, district_id)`, from Redis when a hop in the
-    last `TTL_SECONDS` computed them. `client` None (no Redis in this
-    context) always computes them."""
+    last `TTL_SECONDS` computed them over at least `KEEP_FROM` offers and
+    sales. `client` None (no Redis in this context) always computes them."""
     where = key(product.id, district_id)
     if client is not None:
         try:
@@ -73,7 +78,7 @@ def figures(client, s: Session, product: Product, district_id: int | None) -> pr
         if cached is not None:
             return cached
     fresh = prices.figures(s, product, district_id)
-    if client is not None:
+    if client is not None and fresh.asking.count + fresh.sold.count >= KEEP_FROM:
         try:
             client.set(where, dumps(fresh), ex=TTL_SECONDS)
         except RedisError as exc:

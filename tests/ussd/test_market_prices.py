@@ -148,7 +148,13 @@ def test_the_sell_price_screen_shows_the_market_now(gateway):
 
 
 # The figures a hop computed are kept for every process for a few seconds
-# (gateway/ussd/price_cache.py): the next callers read them from Redis.
+# (gateway/ussd/price_cache.py): the next callers read them from Redis. Only
+# figures over KEEP_FROM offers and sales are kept; these tests' small market
+# is kept once the threshold is lowered to it.
+
+@pytest.fixture
+def keep_small(monkeypatch):
+    monkeypatch.setattr(price_cache, "KEEP_FROM", 1)
 
 def _huye_and_beans(db) -> tuple[int, int]:
     with db.session() as s:
@@ -156,7 +162,7 @@ def _huye_and_beans(db) -> tuple[int, int]:
         return s.scalar(select(District.id).where(District.name == "Huye")), beans.id
 
 
-def test_the_next_caller_reads_the_figures_from_redis_until_they_expire(gateway, monkeypatch):
+def test_the_next_caller_reads_the_figures_from_redis_until_they_expire(gateway, keep_small, monkeypatch):
     expected = _market(gateway.db)
     count, low, high, median, _ = expected["huye"]
     huye, beans_id = _huye_and_beans(gateway.db)
@@ -168,16 +174,28 @@ def test_the_next_caller_reads_the_figures_from_redis_until_they_expire(gateway,
         _listing(s, s.get(Product, beans_id), "Huye", 100)
         s.commit()
     computed = []
-    monkeypatch.setattr(prices, "figures", lambda *a, **k: computed.append(a) or pytest.fail("recomputed"))
-    second = _prices_screen(gateway, "en", "Huye", "+250788000206")
+    with monkeypatch.context() as patch:
+        patch.setattr(prices, "figures", lambda *a, **k: computed.append(a) or pytest.fail("recomputed"))
+        second = _prices_screen(gateway, "en", "Huye", "+250788000206")
     assert second == first and not computed  # the kept figures, not SQL's
-    monkeypatch.undo()
     gateway.redis.delete(where)  # what TTL_SECONDS does
     third = _prices_screen(gateway, "en", "Huye", "+250788000207")
     assert f"On sale: {count + 1}, 100-{high:,}" in third
 
 
-def test_a_new_reference_price_shows_at_once_over_kept_figures(gateway):
+def test_a_small_market_shows_a_new_offer_at_once(gateway):
+    """Under KEEP_FROM offers nothing is kept: the seller who just listed
+    sees their offer counted on the next screen."""
+    huye, beans_id = _huye_and_beans(gateway.db)
+    assert "On sale: 0" in _prices_screen(gateway, "en", "Huye", "+250788000214")
+    with gateway.db.session() as s:
+        _listing(s, s.get(Product, beans_id), "Huye", 800)
+        s.commit()
+    assert "On sale: 1, 800-800" in _prices_screen(gateway, "en", "Huye", "+250788000215")
+    assert gateway.redis.get(price_cache.key(beans_id, huye)) is None
+
+
+def test_a_new_reference_price_shows_at_once_over_kept_figures(gateway, keep_small):
     _market(gateway.db)
     _, beans_id = _huye_and_beans(gateway.db)
     _prices_screen(gateway, "en", "Huye", "+250788000208")
@@ -187,7 +205,7 @@ def test_a_new_reference_price_shows_at_once_over_kept_figures(gateway):
     assert "Ref: 1,234 RWF/kg" in _prices_screen(gateway, "en", "Huye", "+250788000209")
 
 
-def test_each_district_asked_for_keeps_its_own_figures(gateway):
+def test_each_district_asked_for_keeps_its_own_figures(gateway, keep_small):
     expected = _market(gateway.db)
     huye = _prices_screen(gateway, "en", "Huye", "+250788000210")
     musanze = _prices_screen(gateway, "en", "Musanze", "+250788000211")  # 2 offers: the country
@@ -197,7 +215,7 @@ def test_each_district_asked_for_keeps_its_own_figures(gateway):
     assert _prices_screen(gateway, "en", "Huye", "+250788000212") == huye
 
 
-def test_an_unreadable_kept_value_is_computed_again_and_replaced(gateway):
+def test_an_unreadable_kept_value_is_computed_again_and_replaced(gateway, keep_small):
     expected = _market(gateway.db)
     count, low, high, _, _ = expected["huye"]
     huye, beans_id = _huye_and_beans(gateway.db)
