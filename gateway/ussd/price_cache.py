@@ -74,7 +74,7 @@ def figures(client, s: Session, product: Product, district_id: int | None) -> pr
             cached = loads(client.get(where), product)
         except RedisError as exc:
             log.warning("price figures: cache unreadable (%s); computed from SQL", type(exc).__name__)
-            return prices.figures(s, product, district_id)
+            client = cached = None  # a Redis that failed the read is not asked to write
         if cached is not None:
             return cached
     fresh = prices.figures(s, product, district_id)

@@ -131,12 +131,11 @@ def to_json(value) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
-def pack(data: bytes | str) -> bytes:
-    """The stored form of a record or snapshot's JSON: compressed when long
-    (PACK_V1), else the JSON itself; `unpack` tells them apart by the first
-    byte (and reads the plain JSON written before compression)."""
-    if isinstance(data, str):
-        data = data.encode()
+def pack(data: bytes) -> bytes:
+    """The stored form of a record or snapshot's JSON (`to_json`'s bytes):
+    compressed when long (PACK_V1), else the JSON itself; `unpack` tells them
+    apart by the first byte (and reads the plain JSON written before
+    compression)."""
     if len(data) <= PACK_OVER:
         return data
     deflate = zlib.compressobj(6, zlib.DEFLATED, -15, zdict=PACK_DICT)
