@@ -120,8 +120,8 @@ def targets(data: dict) -> list[str]:
         "(`phonenumbers`, about 20 µs in process, cached per process after) and, in Redis, its new "
         "hop counter (INCR and EXPIRE) and the set's two SISMEMBER. On a navigation hop it is the "
         "two scripts' work in Redis (about 7 µs of Lua per script call on top of its commands, "
-        "`INFO commandstats`), the engine, the record's JSON and zlib and the resume snapshot a "
-        "registration keeps; on list and write hops, the SQL they need.",
+        "`INFO commandstats`), the engine, the record's JSON and its compression, and the resume "
+        "snapshot a registration keeps; on list and write hops, the SQL they need.",
         "",
         "Two changes of 0.5.3, each measured on the commit before it and the one after, in turn. "
         "The session record and snapshot are encoded with orjson instead of the standard "
