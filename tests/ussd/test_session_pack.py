@@ -46,11 +46,12 @@ def test_a_short_one_is_kept_as_plain_json():
 
 def test_records_written_by_0_5_3_are_still_read():
     # 0.5.3 wrote PACK_V1: raw deflate primed with the same dictionary.
-    data = sessions.to_json({"st": _record().state, "t": "2", "rep": _record().replies, "n": 3})
+    record = _record()
+    data = sessions.to_json({"st": record.state, "t": "2", "rep": record.replies, "n": 3})
     deflate = zlib.compressobj(6, zlib.DEFLATED, -15, zdict=PACK_DICT)
     old = PACK_V1 + deflate.compress(data) + deflate.flush()
     assert sessions.unpack_bytes(old) == data
-    assert Record.loads(old).replies == _record().replies
+    assert Record.loads(old).replies == record.replies
     assert sessions.unpack(old) == data.decode()
 
 
